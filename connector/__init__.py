@@ -1,0 +1,1 @@
+"""ESET license connector for the ALSO Cloud Marketplace."""

@@ -1,0 +1,92 @@
+"""What a handler receives and what it returns.
+
+A handler is a function ``handle(op: OperationInput, ctx: HandlerContext) -> Result``. It reads
+as the steps of its flow: it reads state through ``ctx.read()``, talks to ESET and the
+marketplace through the clients on ``ctx``, and returns a result. The worker applies the
+result (the handler's ``apply`` function, the operation's new status, the callback in the
+outbox and the audit trail) in one transaction, so a crash before that commit leaves the
+operation to be run again; every external call a handler makes must therefore be safe to
+repeat (ESET orders carry the operation's ``orderReference``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from connector.clock import Clock
+from connector.settings import Settings
+
+Apply = Callable[[Session], None]
+
+
+@dataclass(frozen=True)
+class OperationInput:
+    """The accepted request, as validated at intake."""
+
+    operation_id: str
+    request_id: str
+    action: str
+    reseller_account_id: str
+    subscription_account_id: str | None
+    reseller: Mapping[str, Any]
+    fields: Mapping[str, Any]
+    attempts: int
+    created_at: datetime
+
+    @property
+    def order_reference(self) -> str:
+        """A reference for ESET that stays the same across every retry of this operation."""
+        return f"ALSO-{self.operation_id}"
+
+
+@dataclass(frozen=True)
+class Done:
+    """The operation succeeded; ``out_arguments`` go into the callback as strings."""
+
+    out_arguments: Mapping[str, Any] = field(default_factory=dict)
+    apply: Apply | None = None
+
+
+@dataclass(frozen=True)
+class Fail:
+    """The operation cannot succeed; ``error_details`` is shown to a person."""
+
+    error_details: str
+    apply: Apply | None = None
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    """Try again after ``delay_seconds`` (a maintenance window, a rate limit)."""
+
+    reason: str
+    delay_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class AwaitReview:
+    """Hold the operation until an admin approves or rejects it."""
+
+    reason: str
+
+
+Result = Done | Fail | Reschedule | AwaitReview
+
+
+class HandlerContext(Protocol):
+    settings: Settings
+    clock: Clock
+    eset: Any
+    marketplace: Any
+    catalog: Any
+
+    def read(self) -> AbstractContextManager[Session]: ...
+
+
+Handler = Callable[[OperationInput, HandlerContext], Result]
