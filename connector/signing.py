@@ -47,11 +47,11 @@ def parse_header(header: str) -> tuple[int, list[str]]:
             try:
                 timestamp = int(value)
             except ValueError:
-                raise SignatureError("the signature timestamp is not a number") from None
+                raise SignatureError("The signature timestamp is not a number.") from None
         elif key == "v1" and value:
             candidates.append(value.strip().lower())
     if timestamp is None or not candidates:
-        raise SignatureError("the signature header needs t= and at least one v1=")
+        raise SignatureError("The signature header needs t= and at least one v1=.")
     return timestamp, candidates
 
 
@@ -67,10 +67,10 @@ def verify(
 ) -> None:
     """Raise ``SignatureError`` unless some ``v1`` matches some secret within the tolerance."""
     if not header:
-        raise SignatureError("the request is not signed")
+        raise SignatureError("The request is not signed.")
     timestamp, candidates = parse_header(header)
     if abs(now - timestamp) > tolerance:
-        raise SignatureError("the signature timestamp is too far from the connector's clock")
+        raise SignatureError("The signature timestamp is too far from the connector's clock.")
     matched = False
     for secret in secrets:
         expected = signature(secret, timestamp, method, path, body)
@@ -78,4 +78,4 @@ def verify(
             # Check every pair so the time taken does not depend on which one matched.
             matched |= hmac.compare_digest(expected, candidate)
     if not matched:
-        raise SignatureError("the signature matches no configured secret")
+        raise SignatureError("The signature matches no configured secret.")

@@ -38,6 +38,7 @@ class OperationInput:
     fields: Mapping[str, Any]
     attempts: int
     created_at: datetime
+    review_decision: str | None = None
 
     @property
     def order_reference(self) -> str:

@@ -1,0 +1,53 @@
+"""The objects every entry point shares: settings, database, clock, wake-up latch, adapters."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from connector.clock import Clock, SystemClock
+from connector.db import make_engine, make_session_factory
+from connector.settings import Settings
+from connector.wakeup import Wakeup
+
+
+@dataclass
+class Runtime:
+    """One process's wiring, built once by the entry point and handed down."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock = field(default_factory=SystemClock)
+    wakeup: Wakeup = field(default_factory=Wakeup)
+    rng: random.Random = field(default_factory=random.Random)
+    eset: Any = None
+    marketplace: Any = None
+    catalog: Any = None
+
+    @classmethod
+    def build(cls, settings: Settings, *, clock: Clock | None = None, **parts: Any) -> Runtime:
+        """Connect to the database named in ``settings`` (no query is sent yet)."""
+        engine = make_engine(settings)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_session_factory(engine),
+            clock=clock or SystemClock(),
+            **parts,
+        )
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+
+def current_runtime() -> Runtime:
+    """Return the runtime of the Flask app handling the current request."""
+    runtime: Runtime = current_app.extensions["connector"]
+    return runtime
