@@ -175,7 +175,6 @@ class Worker:
             )
             if message is None:
                 return False
-            session.expunge(message)
         outcome = outbox.attempt(message, self.senders)
         if not outcome.succeeded:
             log.warning("delivery of %s #%s failed: %s", message.kind, message.id, outcome.error)
