@@ -138,9 +138,9 @@ def run_all(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _runtime(settings: Settings) -> Runtime:
-    from connector.wiring import build_runtime
-
-    return build_runtime(settings)
+    runtime = Runtime.build(settings)
+    runtime.require_adapters()
+    return runtime
 
 
 def _require_secrets(settings: Settings) -> None:

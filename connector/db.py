@@ -16,7 +16,9 @@ def make_engine(settings: Settings) -> Engine:
         return _sqlite_engine(settings.database_url)
     return create_engine(
         settings.database_url,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per request; a dead connection fails one
+        # request with 503 (the marketplace retries) and the pool replaces it.
+        pool_recycle=1800,
         pool_size=10,
         max_overflow=20,
         pool_timeout=5,
@@ -50,4 +52,3 @@ def _sqlite_engine(url: str) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Return the session factory every entry point opens its transactions with."""
     return sessionmaker(engine, expire_on_commit=False)
-

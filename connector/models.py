@@ -1,4 +1,4 @@
-"""Database models: resellers, operations, the outbox with its delivery attempts, the audit trail."""
+"""Database models: resellers, operations, the outbox and its delivery attempts, the audit."""
 
 from __future__ import annotations
 

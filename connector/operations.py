@@ -10,15 +10,16 @@ import hashlib
 import json
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from connector import audit, outbox
 from connector.handlers.base import AwaitReview, Done, Fail, OperationInput, Reschedule, Result
-from connector.models import Operation, OperationStatus
+from connector.models import Base, Operation, OperationStatus, new_id
 
 MARKETPLACE = "marketplace"
 MAX_ATTEMPTS = 12
@@ -32,10 +33,27 @@ def fingerprint(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def find(session: Session, source: str, request_id: str) -> Operation | None:
+# Built once: the intake runs these on every request, and building a statement costs more
+# than sending it.
+_FIND = select(Operation.id, Operation.body_fingerprint).where(
+    Operation.source == bindparam("source"), Operation.request_id == bindparam("request_id")
+)
+_INSERT_OPERATION = insert(Base.metadata.tables["operations"])
+_INSERT_AUDIT = insert(Base.metadata.tables["audit_events"])
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The operation a request id already made, as much as a replay needs."""
+
+    id: str
+    body_fingerprint: str
+
+
+def find(session: Session, source: str, request_id: str) -> Seen | None:
     """Return the operation a request id already made, if any."""
-    query = select(Operation).where(Operation.source == source, Operation.request_id == request_id)
-    return session.scalars(query).first()
+    row = session.execute(_FIND, {"source": source, "request_id": request_id}).first()
+    return Seen(row.id, row.body_fingerprint) if row else None
 
 
 def accept(
@@ -50,27 +68,44 @@ def accept(
     callback_url: str | None,
     now: datetime,
     source: str = MARKETPLACE,
-) -> Operation:
-    """Store a new pending operation in the session's transaction."""
-    operation = Operation(
-        source=source,
-        request_id=request_id,
-        action=action,
-        reseller_account_id=reseller_account_id,
-        subscription_account_id=subscription_account_id,
-        body_fingerprint=body_fingerprint,
-        payload=dict(payload),
-        callback_url=callback_url,
-        status=OperationStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        updated_at=now,
+) -> str:
+    """Store a new pending operation in the session's transaction and return its id."""
+    operation_id = new_id()
+    # Core INSERTs on the session's connection: this is the intake's hot path, and the ORM's
+    # unit of work would cost more than the round trips.
+    connection = session.connection()
+    connection.execute(
+        _INSERT_OPERATION,
+        {
+            "id": operation_id,
+            "source": source,
+            "request_id": request_id,
+            "action": action,
+            "reseller_account_id": reseller_account_id,
+            "subscription_account_id": subscription_account_id,
+            "body_fingerprint": body_fingerprint,
+            "payload": dict(payload),
+            "callback_url": callback_url,
+            "status": OperationStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    session.add(operation)
-    session.flush()
-    _audit(session, operation, None, OperationStatus.PENDING, source, now)
-    return operation
+    connection.execute(
+        _INSERT_AUDIT,
+        {
+            "entity": "operation",
+            "entity_id": operation_id,
+            "from_state": None,
+            "to_state": OperationStatus.PENDING,
+            "actor": source,
+            "at": now,
+            "detail": {"action": action, "attempts": 0},
+        },
+    )
+    return operation_id
 
 
 def claim_next(
@@ -153,7 +188,9 @@ def finish(
             fail(session, operation, details, actor=owner, now=now)
         case AwaitReview(reason=reason):
             operation.status = OperationStatus.AWAITING_REVIEW
-            _audit(session, operation, OperationStatus.PENDING, operation.status, owner, now, reason)
+            _audit(
+                session, operation, OperationStatus.PENDING, operation.status, owner, now, reason
+            )
         case Reschedule(reason=reason, delay_seconds=delay):
             _reschedule(session, operation, reason, delay, owner=owner, now=now, rng=rng)
     return operation
@@ -174,7 +211,7 @@ def _reschedule(
         fail(session, operation, details, actor=owner, now=now)
         return
     if delay is None:
-        ceiling = min(MAX_RESCHEDULE_SECONDS, FIRST_RESCHEDULE_SECONDS * 2 ** operation.attempts)
+        ceiling = min(MAX_RESCHEDULE_SECONDS, FIRST_RESCHEDULE_SECONDS * 2**operation.attempts)
         delay = ceiling / 2 + rng.random() * ceiling / 2
     operation.next_attempt_at = now + timedelta(seconds=delay)
     _audit(session, operation, operation.status, operation.status, owner, now, reason)
@@ -195,7 +232,9 @@ def complete(
     _end(session, operation, OperationStatus.COMPLETED, actor, now, {"outArguments": arguments})
 
 
-def fail(session: Session, operation: Operation, details: str, *, actor: str, now: datetime) -> None:
+def fail(
+    session: Session, operation: Operation, details: str, *, actor: str, now: datetime
+) -> None:
     """Mark an operation Failed and queue its callback, in the caller's transaction."""
     operation.error_details = details
     _end(session, operation, OperationStatus.FAILED, actor, now, {"errorDetails": details})

@@ -100,7 +100,7 @@ def attempt(message: OutboxMessage, senders: Mapping[str, Sender]) -> Outcome:
 
 def retry_delay(failures: int, rng: random.Random) -> float:
     """Return the wait after the n-th failure: 5 s doubling to an hour, with jitter."""
-    ceiling = min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** (failures - 1))
+    ceiling = min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2.0 ** (failures - 1))
     # "Equal jitter": never less than half the step, so retries stay spread but do not bunch.
     return ceiling / 2 + rng.random() * ceiling / 2
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connector.clock import Clock, SystemClock
 from connector.db import make_engine, make_session_factory
+from connector.errors import ConfigurationError
 from connector.settings import Settings
 from connector.wakeup import Wakeup
 
@@ -31,19 +32,36 @@ class Runtime:
     catalog: Any = None
 
     @classmethod
-    def build(cls, settings: Settings, *, clock: Clock | None = None, **parts: Any) -> Runtime:
-        """Connect to the database named in ``settings`` (no query is sent yet)."""
+    def build(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
+        """Wire everything ``settings`` names; nothing is contacted until first used."""
+        from connector.clients.eset import EsetClient
+        from connector.clients.marketplace import MarketplaceClient
+
         engine = make_engine(settings)
         return cls(
             settings=settings,
             engine=engine,
             sessions=make_session_factory(engine),
             clock=clock or SystemClock(),
-            **parts,
+            eset=EsetClient.from_settings(settings) if settings.eset_api_url else None,
+            marketplace=(
+                MarketplaceClient.from_settings(settings) if settings.marketplace_api_url else None
+            ),
         )
 
+    def require_adapters(self) -> None:
+        """Refuse to run operations without somewhere to send them."""
+        if self.eset is None or self.marketplace is None:
+            raise ConfigurationError(
+                "CONNECTOR_ESET_API_URL and CONNECTOR_MARKETPLACE_API_URL must be set to run a "
+                "worker on its own; `connector all` runs against the built-in sandboxes instead."
+            )
+
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections and HTTP sessions."""
+        for client in (self.eset, self.marketplace):
+            if client is not None:
+                client.close()
         self.engine.dispose()
 
 

@@ -1,4 +1,4 @@
-"""HMAC request signatures: ``t=<unix seconds>,v1=<hex HMAC-SHA256>`` over ``t.METHOD.path.body``."""
+"""HMAC signatures, ``t=<unix seconds>,v1=<hex HMAC-SHA256>``, over ``t.METHOD.path.body``."""
 
 from __future__ import annotations
 

@@ -231,7 +231,8 @@ def default_senders(runtime: Runtime) -> dict[str, outbox.Sender]:
     secret = runtime.settings.callback_secret
 
     def send_callback(message: OutboxMessage) -> int:
-        status: int = runtime.marketplace.send_callback(message.target, message.body.encode(), secret)
+        body = message.body.encode()
+        status: int = runtime.marketplace.send_callback(message.target, body, secret)
         return status
 
     return {"callback": send_callback}

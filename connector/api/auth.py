@@ -41,5 +41,9 @@ def require_admin() -> None:
     """Refuse a request without the operator's bearer token."""
     expected = current_runtime().settings.admin_token
     scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
-    if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
+    if (
+        not expected
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(token.encode(), expected.encode())
+    ):
         raise unauthorized("An admin bearer token is required.")

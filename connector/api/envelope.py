@@ -23,7 +23,7 @@ class IdString(fields.String):
 
 def _identifier(required: bool = True) -> IdString:
     extra = {"required": True} if required else {"load_default": None}
-    return IdString(validate=validate.Length(1, 100), **extra)  # type: ignore[arg-type]
+    return IdString(validate=validate.Length(1, 100), **extra)
 
 
 def _http_url(value: str) -> None:
@@ -58,9 +58,7 @@ class EventSchema(Schema):
     requestId = fields.String(required=True, validate=validate.Length(1, 100))
     action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
     occurredAt = fields.AwareDateTime(required=True, default_timezone=None)
-    callbackUrl = fields.String(
-        required=True, validate=[validate.Length(1, 2048), _http_url]
-    )
+    callbackUrl = fields.String(required=True, validate=[validate.Length(1, 2048), _http_url])
     reseller = fields.Nested(ResellerSchema, required=True)
     subscription = fields.Nested(SubscriptionSchema, load_default=None)
     fields_ = fields.Dict(data_key="fields", load_default=dict)
@@ -69,9 +67,7 @@ class EventSchema(Schema):
     def _subscription_where_needed(self, data: Mapping[str, Any], **_: Any) -> None:
         if data.get("action") in WITHOUT_SUBSCRIPTION or data.get("subscription"):
             return
-        raise ValidationError(
-            ["Required for this action."], field_name="subscription.accountId"
-        )
+        raise ValidationError(["Required for this action."], field_name="subscription.accountId")
 
 
 def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -88,9 +84,12 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
+_EVENT_SCHEMA = EventSchema()
+
+
 def load_event(body: Mapping[str, Any]) -> dict[str, Any]:
     """Validate an event body; raise ``ValidationError`` with flat, contract-named fields."""
     try:
-        return EventSchema().load(body)  # type: ignore[no-any-return]
+        return _EVENT_SCHEMA.load(body)  # type: ignore[no-any-return]
     except ValidationError as error:
         raise ValidationError(flatten(error.messages)) from None

@@ -14,7 +14,6 @@ from connector import admission, operations
 from connector.api.auth import require_signature
 from connector.api.envelope import load_event
 from connector.api.errors import ApiError, invalid, invalid_state, malformed
-from connector.models import Operation
 from connector.runtime import Runtime, current_runtime
 from connector.wakeup import announce
 
@@ -78,7 +77,7 @@ def _store(
             return _replay(existing, body_fingerprint)
         admission.admit(session, event, runtime)
         subscription = event["subscription"]
-        operation = operations.accept(
+        operation_id = operations.accept(
             session,
             request_id=event["requestId"],
             action=event["action"],
@@ -90,7 +89,7 @@ def _store(
             now=now,
         )
         announce(session)
-        return operation.id
+        return operation_id
 
 
 def _after_conflict(runtime: Runtime, event: dict[str, Any], body_fingerprint: str) -> str:
@@ -101,7 +100,7 @@ def _after_conflict(runtime: Runtime, event: dict[str, Any], body_fingerprint: s
     raise invalid_state("Another operation on this license is still running.")
 
 
-def _replay(existing: Operation, body_fingerprint: str) -> str:
+def _replay(existing: operations.Seen, body_fingerprint: str) -> str:
     if existing.body_fingerprint != body_fingerprint:
         raise ApiError(
             409,

@@ -186,7 +186,11 @@ def test_a_worker_that_lost_its_lease_does_not_finish_the_operation_again(
     worker(runtime, {"SUBSCRIBE": lambda op, ctx: Done({"By": "fast"})}, "fast").drain()
     with runtime.sessions.begin() as session:
         late = operations.finish(
-            session, operation_id, Done({"By": "slow"}), owner=slow.owner, now=clock.now(),
+            session,
+            operation_id,
+            Done({"By": "slow"}),
+            owner=slow.owner,
+            now=clock.now(),
             rng=runtime.rng,
         )
     assert late is None
