@@ -1,0 +1,64 @@
+"""Pieces both clients share: retry policy, ``Retry-After`` parsing, URLs fit for logs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+Sleep = Callable[[float], None]
+Timeout = float | tuple[float, float]
+
+JSON_HEADERS = {"Accept": "application/json"}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard a client tries before it hands a ``TransientError`` to the worker."""
+
+    attempts: int = 3
+    backoff_seconds: float = 0.5
+    max_backoff_seconds: float = 4.0
+    # A Retry-After up to this long is waited out in place; a longer one goes to the worker.
+    max_wait_seconds: float = 5.0
+    rate_limit_waits: int = 3
+
+    def backoff(self, failures: int) -> float:
+        """Return the pause before the next attempt after ``failures`` failed ones."""
+        return float(min(self.backoff_seconds * 2 ** (failures - 1), self.max_backoff_seconds))
+
+
+def retry_after(response: requests.Response, default: float | None = None) -> float | None:
+    """Return the response's ``Retry-After`` in seconds (a number or an HTTP date)."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    return max(0.0, when.timestamp() - time.time())
+
+
+def loggable_url(url: str) -> str:
+    """Drop user info and query from a URL, which may carry credentials, before logging it."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def new_session(user_agent: str) -> requests.Session:
+    """Return a session with the connector's user agent and nothing else preset."""
+    session = requests.Session()
+    session.headers["User-Agent"] = user_agent
+    return session

@@ -1,0 +1,160 @@
+"""Callbacks leave through the outbox: signed, retried with backoff, never changed, recorded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import responses
+from sqlalchemy import select
+
+from connector import outbox, signing
+from connector.clients.marketplace import MarketplaceClient
+from connector.clock import FrozenClock
+from connector.handlers.base import Done, Fail
+from connector.models import AuditEvent, DeliveryAttempt, OutboxMessage
+from connector.runtime import Runtime
+from connector.worker import Worker
+from tests.conftest import Poster
+from tests.support import CALLBACK_SECRET, event
+
+CALLBACK_URL = "https://marketplace.example/callbacks/req-1"
+
+
+@pytest.fixture
+def worker(runtime: Runtime) -> Iterator[Worker]:
+    runtime.marketplace = MarketplaceClient(
+        "https://marketplace.example/SimpleAPI/SimpleAPIService.svc/rest",
+        "api-user",
+        "api-password",
+        now=lambda: runtime.clock.now().timestamp(),
+    )
+    yield Worker(runtime, handlers={"SUBSCRIBE": lambda op, ctx: Done({"EsetPartnerId": "P-1"})})
+    runtime.marketplace.close()
+
+
+def attempts(runtime: Runtime) -> list[DeliveryAttempt]:
+    with runtime.sessions() as session:
+        query = select(DeliveryAttempt).order_by(DeliveryAttempt.attempt)
+        return list(session.scalars(query))
+
+
+def message(runtime: Runtime) -> OutboxMessage:
+    with runtime.sessions() as session:
+        return session.scalars(select(OutboxMessage)).one()
+
+
+@responses.activate
+def test_a_receiver_failing_three_times_gets_exactly_one_accepted_unchanged_callback(
+    post_event: Poster, runtime: Runtime, worker: Worker, clock: FrozenClock
+) -> None:
+    for status in (500, 503, 404):
+        responses.post(CALLBACK_URL, status=status)
+    responses.post(CALLBACK_URL, status=200)
+    post_event(event())
+    worker.run_next_operation()
+
+    waits = []
+    while worker.deliver_next_message() and message(runtime).status == "Pending":
+        due = message(runtime).next_attempt_at
+        waits.append((due - clock.now()).total_seconds())
+        assert not worker.deliver_next_message(), "nothing is sent before it is due"
+        clock.set(due)
+
+    bodies = [call.request.body for call in responses.calls]
+    assert len(bodies) == 4
+    assert len(set(bodies)) == 1
+    assert json.loads(bodies[0])["status"] == "Completed"
+    assert [a.status_code for a in attempts(runtime)] == [500, 503, 404, 200]
+    assert [a.succeeded for a in attempts(runtime)] == [False, False, False, True]
+    assert message(runtime).status == "Delivered"
+    assert 2.5 <= waits[0] <= 5 and 5 <= waits[1] <= 10 and 10 <= waits[2] <= 20
+
+
+@responses.activate
+def test_callbacks_are_signed_with_the_callback_secret(
+    post_event: Poster, worker: Worker, clock: FrozenClock
+) -> None:
+    responses.post(CALLBACK_URL, status=204)
+    post_event(event())
+    worker.drain()
+    request = responses.calls[0].request
+    assert request.headers["Content-Type"] == "application/json"
+    body = request.body if isinstance(request.body, bytes) else request.body.encode()
+    signing.verify(
+        request.headers["X-Connector-Signature"],
+        secrets=[CALLBACK_SECRET],
+        method="POST",
+        path="/callbacks/req-1",
+        body=body,
+        now=clock.now().timestamp(),
+    )
+
+
+@responses.activate
+def test_a_failed_operation_is_called_back_with_its_error_details(
+    post_event: Poster, runtime: Runtime, worker: Worker
+) -> None:
+    responses.post(CALLBACK_URL, status=200)
+    post_event(event())
+    worker.handlers = {"SUBSCRIBE": lambda op, ctx: Fail("ESET has not released the data.")}
+    worker.drain()
+    sent = json.loads(responses.calls[0].request.body)
+    assert sent["status"] == "Failed"
+    assert sent["errorDetails"] == "ESET has not released the data."
+    assert "outArguments" not in sent
+
+
+@responses.activate
+def test_a_silent_receiver_is_retried_at_most_an_hour_apart_for_a_day_then_given_up(
+    post_event: Poster, runtime: Runtime, worker: Worker, clock: FrozenClock
+) -> None:
+    responses.post(CALLBACK_URL, status=502)
+    post_event(event())
+    worker.run_next_operation()
+    created = message(runtime).created_at
+    last = created
+    while worker.deliver_next_message():
+        now = clock.now()
+        assert now - last <= timedelta(hours=1)
+        last = now
+        if message(runtime).status != "Pending":
+            break
+        clock.set(message(runtime).next_attempt_at)
+    assert message(runtime).status == "Dead"
+    assert last - created >= timedelta(hours=24)
+    assert len(attempts(runtime)) == len(responses.calls)
+    with runtime.sessions() as session:
+        dead = session.scalars(select(AuditEvent).where(AuditEvent.to_state == "Dead")).one()
+    assert dead.entity == "outbox"
+
+
+@responses.activate
+def test_a_worker_dying_after_sending_sends_the_same_body_again(
+    post_event: Poster,
+    runtime: Runtime,
+    worker: Worker,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    responses.post(CALLBACK_URL, status=200)
+    post_event(event())
+    worker.run_next_operation()
+
+    def die_before_recording(*_: Any, **__: Any) -> None:
+        raise SystemExit("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(outbox, "record", die_before_recording)
+        with pytest.raises(SystemExit):
+            worker.deliver_next_message()
+    assert message(runtime).status == "Pending"
+    assert not worker.deliver_next_message(), "the dead worker's lease still holds"
+    clock.advance(seconds=61)
+    assert worker.deliver_next_message()
+    assert len(responses.calls) == 2
+    assert responses.calls[0].request.body == responses.calls[1].request.body
+    assert message(runtime).status == "Delivered"
