@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -86,6 +87,60 @@ class Reseller(Base):
     level: Mapped[str | None] = mapped_column(String(20))
     margin_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class License(Base):
+    """One ESET license, held by one marketplace subscription of one reseller.
+
+    ``eset_state`` is ESET's raw state; the state the marketplace sees is derived from it, the
+    expiry date and ``cancelled_at`` (``connector.licenses.state_of``).
+    """
+
+    __tablename__ = "licenses"
+    __table_args__ = (
+        Index("ix_licenses_reseller_expiry", "reseller_account_id", "expiry_date"),
+        Index(
+            "ix_licenses_trial_owner",
+            "reseller_account_id",
+            "customer_key",
+            "customer_country",
+            "product",
+        ),
+    )
+
+    subscription_account_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    reseller_account_id: Mapped[str] = mapped_column(ForeignKey("resellers.account_id"))
+    public_license_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    license_key: Mapped[str | None] = mapped_column(String(100))
+    eset_customer_id: Mapped[str | None] = mapped_column(String(100))
+    product: Mapped[str] = mapped_column(String(40))
+    product_name: Mapped[str] = mapped_column(String(200))
+    seats: Mapped[int] = mapped_column(Integer)
+    license_type: Mapped[str] = mapped_column(String(10))
+    eset_state: Mapped[int] = mapped_column(Integer)
+    start_date: Mapped[date] = mapped_column(Date)
+    expiry_date: Mapped[date] = mapped_column(Date)
+    discount_category: Mapped[str] = mapped_column(String(10), default="NONE")
+    crossgrade: Mapped[bool] = mapped_column(default=False)
+    customer_company: Mapped[str] = mapped_column(String(200))
+    customer_key: Mapped[str] = mapped_column(String(200))
+    customer_contact: Mapped[str | None] = mapped_column(String(200))
+    customer_email: Mapped[str | None] = mapped_column(String(320))
+    customer_country: Mapped[str] = mapped_column(String(2))
+    customer_vat_id: Mapped[str | None] = mapped_column(String(30))
+    notify_email: Mapped[str | None] = mapped_column(String(320))
+    eula_version: Mapped[str | None] = mapped_column(String(50))
+    eula_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    eula_accepted_by: Mapped[str | None] = mapped_column(String(100))
+    last_invoice_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    last_price: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    origin: Mapped[str] = mapped_column(String(10), default="order")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pushed_fields: Mapped[dict[str, str] | None] = mapped_column(Json)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
