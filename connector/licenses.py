@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.domain.facts import ACTIVE, CANCELLED, EXPIRED, SUSPENDED, LicenseFacts

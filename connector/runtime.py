@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connector.clock import Clock, SystemClock
 from connector.db import make_engine, make_session_factory
+from connector.domain.manifest import Manifest, load_manifest
 from connector.errors import ConfigurationError
 from connector.settings import Settings
 from connector.wakeup import Wakeup
@@ -24,24 +25,26 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    manifest: Manifest
     clock: Clock = field(default_factory=SystemClock)
     wakeup: Wakeup = field(default_factory=Wakeup)
     rng: random.Random = field(default_factory=random.Random)
     eset: Any = None
     marketplace: Any = None
-    catalog: Any = None
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
-        """Wire everything ``settings`` names; nothing is contacted until first used."""
+        """Wire everything ``settings`` names; a broken manifest stops here, naming the file."""
         from connector.clients.eset import EsetClient
         from connector.clients.marketplace import MarketplaceClient
 
+        manifest = load_manifest(settings.manifest_path)
         engine = make_engine(settings)
         return cls(
             settings=settings,
             engine=engine,
             sessions=make_session_factory(engine),
+            manifest=manifest,
             clock=clock or SystemClock(),
             eset=EsetClient.from_settings(settings) if settings.eset_api_url else None,
             marketplace=(

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from connector import operations, outbox
 from connector.clock import Clock
+from connector.domain.manifest import Manifest
 from connector.errors import PermanentError, TransientError
 from connector.handlers import HANDLERS
 from connector.handlers.base import Fail, Handler, OperationInput, Reschedule, Result
@@ -51,7 +52,7 @@ class WorkerContext:
     clock: Clock
     eset: Any
     marketplace: Any
-    catalog: Any
+    manifest: Manifest
     runtime: Runtime
 
     def read(self) -> AbstractContextManager[Session]:
@@ -79,7 +80,7 @@ class Worker:
             clock=runtime.clock,
             eset=runtime.eset,
             marketplace=runtime.marketplace,
-            catalog=runtime.catalog,
+            manifest=runtime.manifest,
             runtime=runtime,
         )
 

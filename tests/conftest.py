@@ -21,6 +21,7 @@ from connector import migrate
 from connector.app import create_app
 from connector.clock import FrozenClock
 from connector.db import make_engine, make_session_factory
+from connector.domain.manifest import Manifest, load_manifest
 from connector.models import Base
 from connector.runtime import Runtime
 from connector.settings import Settings
@@ -90,12 +91,18 @@ def clock() -> FrozenClock:
     return FrozenClock(START)
 
 
+@pytest.fixture(scope="session")
+def manifest() -> Manifest:
+    return load_manifest(Settings().manifest_path)
+
+
 @pytest.fixture
-def runtime(settings: Settings, engine: Engine, clock: FrozenClock) -> Runtime:
+def runtime(settings: Settings, engine: Engine, clock: FrozenClock, manifest: Manifest) -> Runtime:
     return Runtime(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
+        manifest=manifest,
         clock=clock,
     )
 

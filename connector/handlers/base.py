@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from connector.clock import Clock
+from connector.domain.manifest import Manifest
 from connector.settings import Settings
 
 Apply = Callable[[Session], None]
@@ -85,7 +86,7 @@ class HandlerContext(Protocol):
     clock: Clock
     eset: Any
     marketplace: Any
-    catalog: Any
+    manifest: Manifest
 
     def read(self) -> AbstractContextManager[Session]: ...
 
