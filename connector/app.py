@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from connector.api import errors, events, health, reads
+from connector.api import admin, catalog, errors, events, health, reads, resellers
 from connector.runtime import Runtime
 from connector.settings import Settings
 
@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["connector"] = runtime
     errors.register(app)
-    for blueprint in (health.bp, events.bp, reads.bp):
+    blueprints = (health.bp, events.bp, reads.bp, catalog.bp, resellers.bp, admin.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     return app

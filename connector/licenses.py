@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlalchemy.orm import Session
 
 from connector.domain.facts import ACTIVE, CANCELLED, EXPIRED, SUSPENDED, LicenseFacts
-from connector.models import License
+from connector.models import License, OutboxMessage
 
 # ESET's license states (eset.md): 0 Error, 1 Normal, 2 Obsolete, 3 Suspended, 4 Warning.
 ESET_SUSPENDED = 3
@@ -16,11 +17,18 @@ ESET_OBSOLETE = 2
 
 def state_of(license: License, today: date) -> str:
     """Return the state the marketplace sees: Active, Suspended, Expired or Cancelled."""
-    if license.cancelled_at is not None or license.eset_state == ESET_OBSOLETE:
+    return state_from(
+        license.eset_state, license.expiry_date, today, cancelled=license.cancelled_at is not None
+    )
+
+
+def state_from(eset_state: int, expiry: date, today: date, *, cancelled: bool = False) -> str:
+    """Derive the marketplace state from ESET's state, the expiry and a deleted subscription."""
+    if cancelled or eset_state == ESET_OBSOLETE:
         return CANCELLED
-    if license.expiry_date < today:
+    if expiry < today:
         return EXPIRED
-    return SUSPENDED if license.eset_state == ESET_SUSPENDED else ACTIVE
+    return SUSPENDED if eset_state == ESET_SUSPENDED else ACTIVE
 
 
 def facts_of(license: License, today: date) -> LicenseFacts:
@@ -49,3 +57,13 @@ def of_reseller(
     if license is None or license.reseller_account_id != reseller_account_id:
         return None
     return license
+
+
+def mark_pushed(session: Session, message: OutboxMessage) -> None:
+    """Remember what the marketplace last accepted for a license (newest push wins)."""
+    body = json.loads(message.body)
+    license = session.get(License, body["AccountId"], with_for_update=True)
+    if license is None or (license.pushed_at and license.pushed_at > message.created_at):
+        return
+    license.pushed_fields = body["Fields"]
+    license.pushed_at = message.created_at

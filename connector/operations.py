@@ -9,17 +9,20 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector import audit, outbox
+from connector.errors import ConnectorError
 from connector.handlers.base import AwaitReview, Done, Fail, OperationInput, Reschedule, Result
-from connector.models import Base, Operation, OperationStatus, new_id
+from connector.models import Base, Operation, OperationStatus, Reseller, new_id
+from connector.wakeup import announce
 
 MARKETPLACE = "marketplace"
 MAX_ATTEMPTS = 12
@@ -68,6 +71,9 @@ def accept(
     callback_url: str | None,
     now: datetime,
     source: str = MARKETPLACE,
+    fields: Mapping[str, Any] | None = None,
+    price: Mapping[str, Any] | None = None,
+    needs_review: bool = False,
 ) -> str:
     """Store a new pending operation in the session's transaction and return its id."""
     operation_id = new_id()
@@ -85,6 +91,9 @@ def accept(
             "subscription_account_id": subscription_account_id,
             "body_fingerprint": body_fingerprint,
             "payload": dict(payload),
+            "fields": dict(fields) if fields is not None else None,
+            "price": dict(price) if price is not None else None,
+            "needs_review": needs_review,
             "callback_url": callback_url,
             "status": OperationStatus.PENDING,
             "attempts": 0,
@@ -152,7 +161,9 @@ def as_input(operation: Operation) -> OperationInput:
         reseller_account_id=operation.reseller_account_id,
         subscription_account_id=operation.subscription_account_id,
         reseller=payload.get("reseller") or {},
-        fields=payload.get("fields") or {},
+        fields=operation.fields if operation.fields is not None else payload.get("fields") or {},
+        price=operation.price,
+        needs_review=operation.needs_review,
         attempts=operation.attempts,
         created_at=operation.created_at,
         review_decision=operation.review_decision,
@@ -325,3 +336,201 @@ def _audit(
         at=now,
         **detail,
     )
+
+
+# -- admin: proof review, retry, the operations list, resync --------------------------------
+
+ADMIN = "admin"
+APPROVED = "approved"
+REJECTED = "rejected"
+REQUEST_ID_LENGTH = 100
+
+
+class NotFound(ConnectorError):
+    """The operation or reseller an operator named does not exist."""
+
+
+class InvalidState(ConnectorError):
+    """The operation cannot take this action in the status it is in."""
+
+
+class LicenseBusy(InvalidState):
+    """Another operation on the same license is still open."""
+
+
+def approve(session: Session, operation_id: str, *, actor: str, now: datetime) -> Operation:
+    """Let an operation that waits for proof review run."""
+    operation = _awaiting_review(session, operation_id, "approved")
+    operation.review_decision = APPROVED
+    _reopen(operation, now)
+    _audit(
+        session,
+        operation,
+        OperationStatus.AWAITING_REVIEW,
+        OperationStatus.PENDING,
+        actor,
+        now,
+        "Approved in proof review.",
+    )
+    announce(session)
+    return operation
+
+
+def reject(
+    session: Session, operation_id: str, reason: str, *, actor: str, now: datetime
+) -> Operation:
+    """Fail an operation that waits for proof review and queue the callback saying why."""
+    operation = _awaiting_review(session, operation_id, "rejected")
+    operation.review_decision = REJECTED
+    operation.review_note = reason
+    fail(session, operation, f"Rejected in proof review: {reason}", actor=actor, now=now)
+    announce(session)  # the callback waits in the outbox
+    return operation
+
+
+def retry(session: Session, operation_id: str, *, actor: str, now: datetime) -> Operation:
+    """Run a failed operation again under its own id, so ESET sees the same orderReference."""
+    operation = _locked(session, operation_id)
+    if operation.status != OperationStatus.FAILED:
+        raise InvalidState(
+            f"Only a Failed operation can be retried; operation {operation_id} is "
+            f"{operation.status}."
+        )
+    try:
+        # The open-operation index is the arbiter, also against an event arriving right now.
+        with session.begin_nested():
+            _reopen_failed(operation, now)
+            session.flush()
+    except IntegrityError:
+        raise LicenseBusy(
+            f"Another operation on license {operation.subscription_account_id} is still open; "
+            f"retry operation {operation_id} once it has finished."
+        ) from None
+    _audit(
+        session,
+        operation,
+        OperationStatus.FAILED,
+        OperationStatus.PENDING,
+        actor,
+        now,
+        "Retried by an operator.",
+    )
+    announce(session)
+    return operation
+
+
+def list_operations(
+    session: Session,
+    status: str | None = None,
+    *,
+    reseller_account_id: str | None = None,
+    limit: int = 100,
+) -> Sequence[Operation]:
+    """Return operations newest first, optionally only one status or one reseller's."""
+    query = select(Operation).order_by(Operation.created_at.desc(), Operation.id.desc())
+    if status is not None:
+        query = query.where(Operation.status == status)
+    if reseller_account_id is not None:
+        query = query.where(Operation.reseller_account_id == reseller_account_id)
+    return session.scalars(query.limit(limit)).all()
+
+
+def describe_for_admin(operation: Operation) -> dict[str, Any]:
+    """Return the contract's view of an operation plus what an operator needs to act on it."""
+    fields = operation.fields if operation.fields is not None else operation.payload.get("fields")
+    return {
+        **describe(operation),
+        "source": operation.source,
+        "resellerAccountId": operation.reseller_account_id,
+        "subscriptionAccountId": operation.subscription_account_id,
+        "attempts": operation.attempts,
+        "reviewDecision": operation.review_decision,
+        "reviewNote": operation.review_note,
+        "fields": fields or {},
+    }
+
+
+def request_resync(session: Session, *, reseller_account_id: str | None, now: datetime) -> str:
+    """Queue a SYNC for one subscribed reseller, or for every one; return the job's id."""
+    job_id = new_id()
+    for account_id in _resellers_to_sync(session, reseller_account_id):
+        request_id = _resync_request_id(job_id, account_id)
+        payload = {
+            "requestId": request_id,
+            "action": "SYNC",
+            "occurredAt": iso(now),
+            "callbackUrl": None,
+            "reseller": {"accountId": account_id},
+            "fields": {},
+        }
+        accept(
+            session,
+            request_id=request_id,
+            action="SYNC",
+            reseller_account_id=account_id,
+            subscription_account_id=None,
+            body_fingerprint=fingerprint(payload),
+            payload=payload,
+            callback_url=None,
+            now=now,
+            source=ADMIN,
+        )
+    announce(session)
+    return job_id
+
+
+def _locked(session: Session, operation_id: str) -> Operation:
+    operation = session.get(Operation, operation_id, with_for_update=True)
+    if operation is None:
+        raise NotFound(f"There is no operation {operation_id}.")
+    return operation
+
+
+def _awaiting_review(session: Session, operation_id: str, decision: str) -> Operation:
+    operation = _locked(session, operation_id)
+    if operation.status != OperationStatus.AWAITING_REVIEW:
+        raise InvalidState(
+            f"Only an operation awaiting review can be {decision}; operation {operation_id} is "
+            f"{operation.status}."
+        )
+    return operation
+
+
+def _reopen(operation: Operation, now: datetime) -> None:
+    operation.status = OperationStatus.PENDING
+    operation.next_attempt_at = now
+    operation.lease_owner = None
+    operation.lease_expires_at = None
+    operation.updated_at = now
+
+
+def _reopen_failed(operation: Operation, now: datetime) -> None:
+    operation.error_details = None
+    operation.completed_at = None
+    if operation.review_decision == REJECTED:
+        # A retry is no way round a rejected proof: the proof is checked again.
+        operation.review_decision = None
+        operation.review_note = None
+    _reopen(operation, now)
+
+
+def _resellers_to_sync(session: Session, account_id: str | None) -> Sequence[str]:
+    query = (
+        select(Reseller.account_id)
+        .where(Reseller.subscribed_at.is_not(None))
+        .order_by(Reseller.account_id)
+    )
+    if account_id is not None:
+        query = query.where(Reseller.account_id == account_id)
+    found = session.scalars(query).all()
+    if account_id is not None and not found:
+        raise NotFound(f"There is no subscribed reseller {account_id}.")
+    return found
+
+
+def _resync_request_id(job_id: str, account_id: str) -> str:
+    request_id = f"resync:{job_id}:{account_id}"
+    if len(request_id) <= REQUEST_ID_LENGTH:
+        return request_id
+    # An account id may be as long as the whole column; a digest keeps the id unique and short.
+    return f"resync:{job_id}:{hashlib.sha256(account_id.encode()).hexdigest()[:40]}"

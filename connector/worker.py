@@ -15,6 +15,7 @@ leaves the callback in the outbox; a crash during 4 sends the same callback body
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -29,19 +30,24 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from connector import operations, outbox
+from connector import licenses, operations, outbox
 from connector.clock import Clock
 from connector.domain.manifest import Manifest
 from connector.errors import PermanentError, TransientError
 from connector.handlers import HANDLERS
 from connector.handlers.base import Fail, Handler, OperationInput, Reschedule, Result
-from connector.models import OutboxMessage
+from connector.handlers.common import UPDATE_SUBSCRIPTION
+from connector.models import Operation, OutboxMessage
 from connector.runtime import Runtime
 from connector.settings import Settings
 
 log = logging.getLogger(__name__)
 _serial = count(1)
 MESSAGE_LEASE_SECONDS = 60.0
+INTERNAL_ERROR = (
+    "The connector hit an internal error while carrying out this operation; "
+    "an operator has been alerted and can retry it."
+)
 
 
 @dataclass
@@ -101,19 +107,28 @@ class Worker:
             job = operations.as_input(operation)
         with self._holding_lease(job.operation_id):
             result = self._run_handler(job)
+        try:
+            finished = self._finish(job.operation_id, result)
+        except Exception:
+            # Recording the handler's result failed (a bug, or data the records refuse): its
+            # changes rolled back, so fail the operation rather than leave it to loop.
+            log.exception("operation %s: recording the result failed", job.operation_id)
+            finished = self._finish(job.operation_id, Fail(INTERNAL_ERROR))
+        if finished is None:
+            log.warning("operation %s: lease lost before finishing; left to its new owner", job)
+        self.runtime.wakeup.notify()
+        return True
+
+    def _finish(self, operation_id: str, result: Result) -> Operation | None:
         with self.runtime.sessions.begin() as session:
-            finished = operations.finish(
+            return operations.finish(
                 session,
-                job.operation_id,
+                operation_id,
                 result,
                 owner=self.owner,
                 now=self.runtime.clock.now(),
                 rng=self.runtime.rng,
             )
-        if finished is None:
-            log.warning("operation %s: lease lost before finishing; left to its new owner", job)
-        self.runtime.wakeup.notify()
-        return True
 
     def _run_handler(self, job: OperationInput) -> Result:
         handler = self.handlers.get(job.action)
@@ -127,10 +142,7 @@ class Worker:
             return Fail(str(error))
         except Exception:
             log.exception("operation %s (%s) failed unexpectedly", job.operation_id, job.action)
-            return Fail(
-                "The connector hit an internal error while carrying out this operation; "
-                "an operator has been alerted and can retry it."
-            )
+            return Fail(INTERNAL_ERROR)
 
     @contextmanager
     def _holding_lease(self, operation_id: str) -> Iterator[None]:
@@ -180,7 +192,7 @@ class Worker:
         if not outcome.succeeded:
             log.warning("delivery of %s #%s failed: %s", message.kind, message.id, outcome.error)
         with self.runtime.sessions.begin() as session:
-            outbox.record(
+            recorded = outbox.record(
                 session,
                 message.id,
                 outcome,
@@ -189,6 +201,8 @@ class Worker:
                 give_up_after=timedelta(hours=self.runtime.settings.callback_retry_hours),
                 rng=self.runtime.rng,
             )
+            if outcome.succeeded and recorded is not None and recorded.kind == UPDATE_SUBSCRIPTION:
+                licenses.mark_pushed(session, recorded)
         return True
 
     # -- loops ------------------------------------------------------------------------------
@@ -218,8 +232,8 @@ class Worker:
             latch.clear()
             try:
                 worked = step()
-            except SQLAlchemyError:
-                log.exception("the database failed; trying again shortly")
+            except Exception:  # a loop that dies silently stops all work: log and go on
+                log.exception("a worker step failed; trying again shortly")
                 stop.wait(1.0)
                 continue
             if not worked:
@@ -236,4 +250,9 @@ def default_senders(runtime: Runtime) -> dict[str, outbox.Sender]:
         status: int = runtime.marketplace.send_callback(message.target, body, secret)
         return status
 
-    return {"callback": send_callback}
+    def update_subscription(message: OutboxMessage) -> int:
+        body = json.loads(message.body)
+        runtime.marketplace.update_subscription(body["AccountId"], body["Fields"])
+        return 200
+
+    return {"callback": send_callback, UPDATE_SUBSCRIPTION: update_subscription}

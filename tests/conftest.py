@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from connector.app import create_app
 from connector.clock import FrozenClock
 from connector.db import make_engine, make_session_factory
 from connector.domain.manifest import Manifest, load_manifest
-from connector.models import Base
+from connector.models import Base, Reseller
 from connector.runtime import Runtime
 from connector.settings import Settings
 from tests.support import (
@@ -142,3 +143,24 @@ def get_signed(client: FlaskClient) -> Callable[[str], TestResponse]:
         return client.get(path, headers=sign_request("GET", path))
 
     return get
+
+
+@pytest.fixture
+def subscribed(runtime: Runtime) -> Reseller:
+    """Reseller 4711 of the example events, subscribed as an ESET Gold partner."""
+    reseller = Reseller(
+        account_id="4711",
+        company_name="Muster IT GmbH",
+        also_partner_id="DE-100234",
+        country="DE",
+        email="licenses@muster-it.example",
+        eset_partner_id="P-3344551",
+        level="Gold",
+        margin_percent=Decimal("20.00"),
+        subscribed_at=START,
+        created_at=START,
+        updated_at=START,
+    )
+    with runtime.sessions.begin() as session:
+        session.add(reseller)
+    return reseller

@@ -6,7 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 ACTIONS = ("SUBSCRIBE", "CREATE", "MODIFY", "CHANGE_PLAN", "SYNC", "SUSPEND", "RESUME", "DELETE")
 WITHOUT_SUBSCRIPTION = ("SUBSCRIBE", "SYNC")
@@ -62,6 +70,11 @@ class EventSchema(Schema):
     reseller = fields.Nested(ResellerSchema, required=True)
     subscription = fields.Nested(SubscriptionSchema, load_default=None)
     fields_ = fields.Dict(data_key="fields", load_default=dict)
+
+    @post_load
+    def _plain_names(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        data["fields"] = data.pop("fields_")
+        return data
 
     @validates_schema
     def _subscription_where_needed(self, data: Mapping[str, Any], **_: Any) -> None:

@@ -75,7 +75,7 @@ def _store(
         existing = operations.find(session, operations.MARKETPLACE, event["requestId"])
         if existing is not None:
             return _replay(existing, body_fingerprint)
-        admission.admit(session, event, runtime)
+        checked = admission.admit(session, event, runtime.manifest, now.date())
         subscription = event["subscription"]
         operation_id = operations.accept(
             session,
@@ -87,6 +87,9 @@ def _store(
             payload=body,
             callback_url=event["callbackUrl"],
             now=now,
+            fields=checked.fields_json(),
+            price=checked.price.as_json() if checked.price else None,
+            needs_review=checked.needs_proof_review,
         )
         announce(session)
         return operation_id

@@ -40,6 +40,9 @@ class OperationInput:
     attempts: int
     created_at: datetime
     review_decision: str | None = None
+    price: Mapping[str, Any] | None = None
+    """The price the reseller was quoted at intake (``Price.as_json()``), if the action costs."""
+    needs_review: bool = False
 
     @property
     def order_reference(self) -> str:

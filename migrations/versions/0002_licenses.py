@@ -1,4 +1,4 @@
-"""Licenses: one ESET license per marketplace subscription.
+"""Licenses, one per marketplace subscription; operations keep their checked fields and price.
 
 Revision ID: 0002
 Revises: 0001
@@ -67,6 +67,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_licenses_reseller_expiry", "licenses", ["reseller_account_id", "expiry_date"]
     )
+    with op.batch_alter_table("operations") as batch:
+        batch.add_column(sa.Column("fields", JSON))
+        batch.add_column(sa.Column("price", JSON))
+        batch.add_column(
+            sa.Column("needs_review", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     op.create_index(
         "ix_licenses_trial_owner",
         "licenses",
@@ -75,4 +81,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("operations") as batch:
+        batch.drop_column("needs_review")
+        batch.drop_column("price")
+        batch.drop_column("fields")
     op.drop_table("licenses")

@@ -64,6 +64,7 @@ def test_a_completed_operation_gets_string_out_arguments_and_one_callback(
     ]
 
 
+@pytest.mark.usefixtures("subscribed")
 def test_an_action_without_a_handler_fails_with_a_clear_reason(
     post_event: Poster, runtime: Runtime
 ) -> None:
