@@ -61,6 +61,8 @@ def embedded_settings(settings: Settings, base_url: str) -> tuple[Settings, dict
 def run_embedded(settings: Settings, *, host: str, port: int) -> int:
     """Serve everything from one process until SIGINT or SIGTERM."""
     settings, mounted = embedded_settings(settings, f"http://{_client_host(host)}:{port}")
+    # werkzeug logs every request at INFO unless told otherwise; follow the connector's level.
+    logging.getLogger("werkzeug").setLevel(max(logging.INFO, logging.getLogger().level))
     runtime = Runtime.build(settings)
     migrate.upgrade(runtime.engine)
     server = make_server(host, port, _wsgi(runtime, mounted), threaded=True)
