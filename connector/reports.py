@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
 from connector import listing
@@ -53,6 +54,7 @@ _CELLS: dict[str, Callable[[License, date], Cell]] = {
     "Currency": lambda lic, _: lic.currency,
 }
 COLUMNS: tuple[str, ...] = tuple(_CELLS)
+_WIDE = {"ProductName", "CustomerCompany"}
 
 
 def report_rows(
@@ -75,9 +77,9 @@ def json_row(row: Row) -> list[str | int | None]:
     return [_json_value(value) for value in row]
 
 
-def write(format: str, columns: tuple[str, ...], rows: Iterable[Row], out: IO[bytes]) -> int:
-    """Write the report in ``format`` to a binary stream; return the number of rows."""
-    writer = {"json": write_json, "csv": write_csv, "xlsx": write_xlsx}[format]
+def write(file_format: str, columns: tuple[str, ...], rows: Iterable[Row], out: IO[bytes]) -> int:
+    """Write the report as json, csv or xlsx to a binary stream; return the number of rows."""
+    writer = {"json": write_json, "csv": write_csv, "xlsx": write_xlsx}[file_format]
     return writer(columns, rows, out)
 
 
@@ -110,6 +112,7 @@ def write_xlsx(columns: tuple[str, ...], rows: Iterable[Row], out: IO[bytes]) ->
     """Write an Excel workbook with one sheet, its cells typed: numbers, dates, amounts."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(REPORT_NAME)
+    _lay_out(sheet, columns)
     sheet.append([_text_cell(sheet, name) for name in columns])
     count = 0
     for row in rows:
@@ -117,6 +120,14 @@ def write_xlsx(columns: tuple[str, ...], rows: Iterable[Row], out: IO[bytes]) ->
         count += 1
     workbook.save(out)
     return count
+
+
+def _lay_out(sheet: Any, columns: tuple[str, ...]) -> None:
+    # Write-only sheets take their layout before the first row.
+    sheet.freeze_panes = "A2"
+    for index, name in enumerate(columns, start=1):
+        width = 32 if name in _WIDE else max(12, len(name) + 2)
+        sheet.column_dimensions[get_column_letter(index)].width = width
 
 
 def _cents(amount: Decimal | None) -> Decimal | None:

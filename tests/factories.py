@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -94,8 +94,3 @@ def add(session: Session, *rows: Any) -> None:
     session.add_all([row for row in rows if isinstance(row, Reseller)])
     session.flush()
     session.add_all([row for row in rows if not isinstance(row, Reseller)])
-
-
-def days_ago(days: int) -> date:
-    """Return the date ``days`` days before the test's today."""
-    return TODAY - timedelta(days=days)

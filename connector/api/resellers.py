@@ -76,16 +76,16 @@ def license_detail(reseller_id: str, subscription_id: str) -> Response:
 @bp.get(f"{RESELLER}/report")
 def product_report(reseller_id: str) -> Response:
     """Export the ESET product report of all the reseller's licenses as JSON, CSV or Excel."""
-    format = _choice("format", reports.FORMATS, default="json")
+    file_format = _choice("format", reports.FORMATS, default="json")
     runtime = current_runtime()
     today = runtime.clock.today()
     out = io.BytesIO()
     with runtime.sessions() as session:
         columns, rows = reports.report_rows(session, reseller_id, today)
-        reports.write(format, columns, rows, out)
-    response = Response(out.getvalue(), content_type=reports.MEDIA_TYPES[format])
-    if format != "json":
-        name = f"eset-product-report-{_FILE_SAFE.sub('_', reseller_id)}-{today}.{format}"
+        reports.write(file_format, columns, rows, out)
+    response = Response(out.getvalue(), content_type=reports.MEDIA_TYPES[file_format])
+    if file_format != "json":
+        name = f"eset-product-report-{_FILE_SAFE.sub('_', reseller_id)}-{today}.{file_format}"
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

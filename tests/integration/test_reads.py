@@ -36,8 +36,19 @@ def assert_error(response: TestResponse, status: int, code: str) -> dict[str, An
 
 
 def ids(response: TestResponse) -> list[str]:
+    return [item["subscriptionAccountId"] for item in body(response)["items"]]
+
+
+def body(response: TestResponse) -> Any:
+    """Return the JSON of a successful answer."""
     assert response.status_code == 200, response.get_data(as_text=True)
-    return [item["subscriptionAccountId"] for item in response.json["items"]]  # type: ignore[index]
+    return response.json
+
+
+def paging(response: TestResponse) -> tuple[int, int, int]:
+    """Return a list answer's page, page size and total."""
+    page = body(response)
+    return page["page"], page["pageSize"], page["total"]
 
 
 @pytest.fixture
@@ -74,7 +85,7 @@ def test_a_read_signed_for_another_query_is_unauthorized(client: FlaskClient) ->
 
 
 def test_a_read_signed_with_the_previous_secret_is_answered(
-    client: FlaskClient, runtime: Runtime, two_resellers: None
+    client: FlaskClient, two_resellers: None
 ) -> None:
     headers = sign_request("GET", LIST_A, secret=OLD_WEBHOOK_SECRET)
     assert client.get(LIST_A, headers=headers).status_code == 200
@@ -111,10 +122,10 @@ def test_partner_status_of_an_unknown_reseller_is_not_found(get_signed: Get) -> 
 
 
 def test_partner_status_shows_only_the_reseller_in_the_path(
-    get_signed: Get, runtime: Runtime, two_resellers: None
+    get_signed: Get, two_resellers: None
 ) -> None:
     response = get_signed(f"/api/v1/resellers/{B}/partner-status")
-    assert response.json["esetPartnerId"] == f"P-{B}"  # type: ignore[index]
+    assert body(response)["esetPartnerId"] == f"P-{B}"
 
 
 # --- the license list ------------------------------------------------------------------------
@@ -138,7 +149,7 @@ def test_a_license_is_shown_as_the_contract_describes_it(
     get_signed: Get, runtime: Runtime, two_resellers: None
 ) -> None:
     seed(runtime, make.license(A, "99001", expires_in_days=30, customer_vat_id="DE123456789"))
-    [item] = get_signed(LIST_A).json["items"]  # type: ignore[index]
+    [item] = body(get_signed(LIST_A))["items"]
     assert item == {
         "subscriptionAccountId": "99001",
         "publicLicenseKey": "PLK-99001",
@@ -184,7 +195,7 @@ def test_the_default_list_holds_active_suspended_and_lately_expired_licenses(
     get_signed: Get, licenses_in_every_state: None
 ) -> None:
     response = get_signed(LIST_A)
-    states = {item["subscriptionAccountId"]: item["state"] for item in response.json["items"]}  # type: ignore[index]
+    states = {item["subscriptionAccountId"]: item["state"] for item in body(response)["items"]}
     assert states == {
         "expired-60": "Expired",
         "expires-today": "Active",
@@ -193,7 +204,7 @@ def test_the_default_list_holds_active_suspended_and_lately_expired_licenses(
         "warning": "Active",
         "active-far": "Active",
     }
-    assert response.json["total"] == 6  # type: ignore[index]
+    assert body(response)["total"] == 6
 
 
 def test_state_renewable_is_the_default(get_signed: Get, licenses_in_every_state: None) -> None:
@@ -204,19 +215,19 @@ def test_state_all_also_holds_cancelled_and_long_expired_licenses(
     get_signed: Get, licenses_in_every_state: None
 ) -> None:
     response = get_signed(f"{LIST_A}?state=all")
-    states = {item["subscriptionAccountId"]: item["state"] for item in response.json["items"]}  # type: ignore[index]
+    states = {item["subscriptionAccountId"]: item["state"] for item in body(response)["items"]}
     assert states["expired-61"] == "Expired"
     assert states["suspended-expired-61"] == "Expired"
     assert states["deleted"] == "Cancelled"
     assert states["obsolete"] == "Cancelled"
-    assert response.json["total"] == len(states) == 10  # type: ignore[index]
+    assert body(response)["total"] == len(states) == 10
 
 
 def test_renewable_tells_whether_a_renewal_would_be_accepted_today(
     get_signed: Get, licenses_in_every_state: None
 ) -> None:
     response = get_signed(f"{LIST_A}?state=all")
-    renewable = {i["subscriptionAccountId"]: i["renewable"] for i in response.json["items"]}  # type: ignore[index]
+    renewable = {i["subscriptionAccountId"]: i["renewable"] for i in body(response)["items"]}
     assert renewable == {
         "active-far": False,  # the renewal window opens 60 days before expiry
         "active-soon": True,
@@ -232,7 +243,7 @@ def test_renewable_tells_whether_a_renewal_would_be_accepted_today(
 
 
 def test_the_raw_eset_state_stays_visible(get_signed: Get, licenses_in_every_state: None) -> None:
-    items = get_signed(f"{LIST_A}?state=all").json["items"]  # type: ignore[index]
+    items = body(get_signed(f"{LIST_A}?state=all"))["items"]
     raw = {item["subscriptionAccountId"]: item["esetState"] for item in items}
     assert (raw["warning"], raw["suspended"], raw["obsolete"]) == (4, 3, 2)
 
@@ -253,11 +264,7 @@ def test_pages_split_the_list_and_total_counts_all_of_it(
         seven_licenses[3:6],
         seven_licenses[6:7],
     ]
-    assert [(p.json["page"], p.json["pageSize"], p.json["total"]) for p in pages] == [  # type: ignore[index]
-        (1, 3, 7),
-        (2, 3, 7),
-        (3, 3, 7),
-    ]
+    assert [paging(page) for page in pages] == [(1, 3, 7), (2, 3, 7), (3, 3, 7)]
 
 
 def test_a_page_past_the_end_is_empty_but_still_counts(
@@ -265,7 +272,7 @@ def test_a_page_past_the_end_is_empty_but_still_counts(
 ) -> None:
     response = get_signed(f"{LIST_A}?page=4&pageSize=3")
     assert ids(response) == []
-    assert response.json["total"] == 7  # type: ignore[index]
+    assert body(response)["total"] == 7
 
 
 def test_page_and_page_size_default_to_1_and_50(
@@ -274,17 +281,13 @@ def test_page_and_page_size_default_to_1_and_50(
     seed(runtime, *(make.license(A, f"9{n:04}", expires_in_days=n) for n in range(51)))
     response = get_signed(LIST_A)
     assert len(ids(response)) == 50
-    assert (response.json["page"], response.json["pageSize"], response.json["total"]) == (  # type: ignore[index]
-        1,
-        50,
-        51,
-    )
+    assert paging(response) == (1, 50, 51)
 
 
 def test_a_page_size_of_500_is_accepted(get_signed: Get, seven_licenses: list[str]) -> None:
     response = get_signed(f"{LIST_A}?pageSize=500")
     assert ids(response) == seven_licenses
-    assert response.json["pageSize"] == 500  # type: ignore[index]
+    assert body(response)["pageSize"] == 500
 
 
 @pytest.mark.parametrize("size", ["501", "0", "-1", "ten", "2.5", ""])
@@ -332,10 +335,10 @@ def test_a_license_detail_holds_its_end_customer_and_history_newest_first(
     )
     response = get_signed(f"{LIST_A}/99001")
     assert response.status_code == 200
-    body = response.json
-    assert body["subscriptionAccountId"] == "99001"  # type: ignore[index]
-    assert body["endCustomer"]["companyName"] == "Customer of 99001 AG"  # type: ignore[index]
-    history = body["history"]  # type: ignore[index]
+    detail = body(response)
+    assert detail["subscriptionAccountId"] == "99001"
+    assert detail["endCustomer"]["companyName"] == "Customer of 99001 AG"
+    history = detail["history"]
     assert [(h["requestId"], h["action"], h["status"]) for h in history] == [
         ("renew", "MODIFY", "Failed"),
         ("suspend", "SUSPEND", "Completed"),
@@ -358,8 +361,8 @@ def test_a_deleted_license_stays_readable_as_cancelled(
     get_signed: Get, runtime: Runtime, two_resellers: None
 ) -> None:
     seed(runtime, make.license(A, "99001", cancelled_at=START, eset_state=3))
-    body = get_signed(f"{LIST_A}/99001").json
-    assert (body["state"], body["esetState"], body["renewable"]) == ("Cancelled", 3, False)  # type: ignore[index]
+    detail = body(get_signed(f"{LIST_A}/99001"))
+    assert (detail["state"], detail["esetState"], detail["renewable"]) == ("Cancelled", 3, False)
 
 
 def test_an_unknown_license_is_not_found(get_signed: Get, two_resellers: None) -> None:
@@ -393,7 +396,7 @@ def test_a_resellers_list_never_shows_another_resellers_licenses(
 ) -> None:
     response = get_signed(f"/api/v1/resellers/{B}/licenses?state=all")
     assert ids(response) == ["88001"]
-    assert response.json["total"] == 1  # type: ignore[index]
+    assert body(response)["total"] == 1
     assert ids(get_signed(f"{LIST_A}?state=all")) == ["99002", "99001"]
 
 

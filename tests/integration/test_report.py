@@ -152,6 +152,7 @@ def test_the_excel_report_has_one_named_sheet_with_typed_cells(
     workbook = read_xlsx(response.get_data())
     assert workbook.sheetnames == ["ESET product report"]
     sheet = workbook["ESET product report"]
+    assert sheet.freeze_panes == "A2"
     header, *rows = sheet.iter_rows()
     assert [cell.value for cell in header] == CONTRACT_COLUMNS
     assert [row[0].value for row in rows] == ["99002", "99001", "99003"]
@@ -178,28 +179,28 @@ def test_text_that_looks_like_a_formula_stays_text_in_excel(
     assert company.data_type == "s"
 
 
-@pytest.mark.parametrize("format", ["pdf", "XLSX", ""])
+@pytest.mark.parametrize("file_format", ["pdf", "XLSX", ""])
 def test_an_unknown_format_is_a_malformed_request(
-    get_signed: Get, licenses: None, format: str
+    get_signed: Get, licenses: None, file_format: str
 ) -> None:
-    response = get_signed(f"{REPORT_A}?format={format}")
+    response = get_signed(f"{REPORT_A}?format={file_format}")
     assert response.status_code == 400
-    assert response.json["error"]["code"] == "malformed_request"  # type: ignore[index]
+    assert json.loads(response.get_data())["error"]["code"] == "malformed_request"
 
 
-@pytest.mark.parametrize("format", ["json", "csv", "xlsx"])
+@pytest.mark.parametrize("file_format", ["json", "csv", "xlsx"])
 def test_a_report_holds_only_the_resellers_own_licenses(
-    get_signed: Get, licenses: None, format: str
+    get_signed: Get, licenses: None, file_format: str
 ) -> None:
-    response = get_signed(f"/api/v1/resellers/{B}/report?format={format}")
+    response = get_signed(f"/api/v1/resellers/{B}/report?format={file_format}")
     assert response.status_code == 200
-    assert first_column(format, response.get_data()) == ["88001"]
+    assert first_column(file_format, response.get_data()) == ["88001"]
 
 
-def first_column(format: str, data: bytes) -> list[str]:
-    if format == "json":
+def first_column(file_format: str, data: bytes) -> list[str]:
+    if file_format == "json":
         return [row[0] for row in json.loads(data)["rows"]]
-    if format == "csv":
+    if file_format == "csv":
         return [row[0] for row in csv.reader(io.StringIO(data.decode()))][1:]
     sheet = read_xlsx(data)["ESET product report"]
     return [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
