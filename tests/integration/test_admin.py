@@ -31,7 +31,6 @@ ENDPOINTS = [
     ("POST", "/admin/v1/operations/some-id/retry"),
     ("POST", "/admin/v1/resync"),
 ]
-UNAUTHORIZED = {"error": {"code": "unauthorized", "message": "An admin bearer token is required."}}
 
 
 def post(client: FlaskClient, path: str, body: dict[str, Any] | None = None) -> TestResponse:
@@ -71,7 +70,8 @@ def test_admin_endpoints_refuse_a_caller_without_the_admin_token(
     seed = accepted(runtime)
     response = client.open(path, method=method, headers=headers, json={"reason": "x"})
     assert response.status_code == 401
-    assert response.json == UNAUTHORIZED
+    assert response.json["error"]["code"] == "unauthorized"
+    assert set(response.json["error"]) == {"code", "message"}
     assert stored(runtime, seed).status == "Pending"
 
 
@@ -81,6 +81,7 @@ def test_admin_endpoints_stay_closed_when_no_admin_token_is_configured(
     runtime.settings = runtime.settings.with_changes(admin_token="")
     response = client.get("/admin/v1/operations", headers={"Authorization": "Bearer "})
     assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthorized"
 
 
 # -- the operations list ----------------------------------------------------------------------
