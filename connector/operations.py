@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector import audit, outbox
 from connector.errors import ConnectorError
 from connector.handlers.base import AwaitReview, Done, Fail, OperationInput, Reschedule, Result
-from connector.models import Base, Operation, OperationStatus, Reseller, new_id
+from connector.models import Base, Operation, OperationStatus, OutboxMessage, Reseller, new_id
 from connector.wakeup import announce
 
 MARKETPLACE = "marketplace"
@@ -276,15 +276,22 @@ def _end(
         outbox.enqueue(
             session,
             kind="callback",
-            # One callback per operation and outcome: a retried operation that ends again
-            # (after an admin retry) sends its new outcome, never the same one twice.
-            dedupe_key=f"callback:{operation.id}:{operation.attempts}:{status}",
+            # One callback per ending: an operation that ends again after an operator's retry
+            # sends its new outcome; the same ending is never queued twice.
+            dedupe_key=f"callback:{operation.id}:{_endings(session, operation.id) + 1}",
             target=operation.callback_url,
             body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
             now=now,
             operation_id=operation.id,
             reseller_account_id=operation.reseller_account_id,
         )
+
+
+def _endings(session: Session, operation_id: str) -> int:
+    query = select(func.count()).where(
+        OutboxMessage.operation_id == operation_id, OutboxMessage.kind == "callback"
+    )
+    return session.scalar(query) or 0
 
 
 def describe(operation: Operation) -> dict[str, Any]:
@@ -507,6 +514,9 @@ def _reopen(operation: Operation, now: datetime) -> None:
 def _reopen_failed(operation: Operation, now: datetime) -> None:
     operation.error_details = None
     operation.completed_at = None
+    # A fresh allowance of attempts: an operation that gave up on a long outage gets a full
+    # round of retries again, not a single one.
+    operation.attempts = 0
     if operation.review_decision == REJECTED:
         # A retry is no way round a rejected proof: the proof is checked again.
         operation.review_decision = None

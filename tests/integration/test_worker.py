@@ -260,3 +260,22 @@ def test_new_work_wakes_a_waiting_worker_at_once(post_event: Poster, runtime: Ru
         runtime.wakeup.notify()
         for thread in threads:
             thread.join(5)
+
+
+def test_an_operation_retried_after_giving_up_gets_a_full_round_of_attempts_again(
+    post_event: Poster, runtime: Runtime, clock: FrozenClock
+) -> None:
+    def maintenance(op: OperationInput, ctx: Any) -> Done:
+        raise TransientError("ESET is in maintenance.")
+
+    operation_id = post_event(event()).json["operationId"]
+    runner = worker(runtime, {"SUBSCRIBE": maintenance})
+    while operation(runtime, operation_id).status == "Pending":
+        runner.run_next_operation()
+        clock.set(operation(runtime, operation_id).next_attempt_at)
+    with runtime.sessions.begin() as session:
+        operations.retry(session, operation_id, actor="admin", now=clock.now())
+    runner.run_next_operation()
+    stored = operation(runtime, operation_id)
+    assert (stored.status, stored.attempts) == ("Pending", 1)
+    assert len(callbacks(runtime)) == 1, "only the first ending was called back so far"
