@@ -149,3 +149,32 @@ def test_another_resellers_license_is_not_found(shop: Shop, ordered: dict[str, s
     response = shop.send("SUSPEND", "steal", subscription="99001", reseller={"accountId": "4712"})
     assert response.status_code == 404
     assert response.json["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("action", "fields"),
+    [
+        ("MODIFY", {"Seats": "30"}),
+        ("CHANGE_PLAN", {"Product": "PROTECT_COMPLETE"}),
+        ("SUSPEND", {}),
+        ("RESUME", {}),
+        ("DELETE", {}),
+    ],
+)
+def test_no_action_reaches_another_resellers_license(
+    shop: Shop, ordered: dict[str, str], action: str, fields: dict[str, str]
+) -> None:
+    shop.subscribe("other-subscribe", accountId="4712", esetPartnerId=None, companyName="Other")
+    response = shop.send(
+        action,
+        f"steal-{action}",
+        subscription="99001",
+        fields=fields,
+        reseller={"accountId": "4712"},
+    )
+    assert response.status_code == 404
+    assert response.json["error"] == {
+        "code": "not_found",
+        "message": "No license of this reseller has this subscription.",
+    }
+    assert shop.license("99001").reseller_account_id == "4711"
