@@ -47,6 +47,8 @@ def gather(
     today: date,
 ) -> Facts:
     """Look up the reseller, the license and any trial the order would collide with."""
+    if action == "SUBSCRIBE":  # nothing about a reseller that is only now subscribing matters
+        return Facts(None, None, None, False)
     partner = partner_of(session.get(Reseller, reseller_account_id), manifest)
     license = None
     if subscription_account_id is not None and action not in ("CREATE", "SYNC", "SUBSCRIBE"):

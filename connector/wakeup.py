@@ -53,20 +53,20 @@ class PostgresListener(threading.Thread):
         super().__init__(name="pg-listener", daemon=True)
         self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._wakeup = wakeup
-        self._stop = stop
+        self._stopping = stop
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 self._listen()
             except psycopg.Error as error:
                 log.warning("lost the PostgreSQL notification connection: %s", error)
                 self._wakeup.notify()  # look for work we may have missed meanwhile
-                self._stop.wait(1.0)
+                self._stopping.wait(1.0)
 
     def _listen(self) -> None:
         with psycopg.connect(self._dsn, autocommit=True) as connection:
             connection.execute(f"LISTEN {CHANNEL}")
-            while not self._stop.is_set():
+            while not self._stopping.is_set():
                 for _ in connection.notifies(timeout=1.0, stop_after=1):
                     self._wakeup.notify()

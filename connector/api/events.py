@@ -15,7 +15,6 @@ from connector.api.auth import require_signature
 from connector.api.envelope import load_event
 from connector.api.errors import ApiError, invalid, invalid_state, malformed
 from connector.runtime import Runtime, current_runtime
-from connector.wakeup import announce
 
 bp = Blueprint("events", __name__)
 bp.before_request(require_signature)
@@ -91,7 +90,7 @@ def _store(
             price=checked.price.as_json() if checked.price else None,
             needs_review=checked.needs_proof_review,
         )
-        announce(session)
+        # On PostgreSQL the INSERT itself notifies the workers (a trigger, migration 0003).
         return operation_id
 
 

@@ -16,6 +16,7 @@ from connector.errors import PermanentError, TransientError
 from connector.handlers.base import AwaitReview, Done, Fail, OperationInput
 from connector.models import AuditEvent, Operation, OutboxMessage
 from connector.runtime import Runtime
+from connector.wakeup import PostgresListener, Wakeup
 from connector.worker import Worker
 from tests.conftest import Poster
 from tests.support import event
@@ -279,3 +280,23 @@ def test_an_operation_retried_after_giving_up_gets_a_full_round_of_attempts_agai
     stored = operation(runtime, operation_id)
     assert (stored.status, stored.attempts) == ("Pending", 1)
     assert len(callbacks(runtime)) == 1, "only the first ending was called back so far"
+
+
+def test_on_postgresql_a_new_operation_wakes_workers_in_other_processes(
+    post_event: Poster, runtime: Runtime
+) -> None:
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("other processes hear of new work through PostgreSQL's NOTIFY")
+    elsewhere = Wakeup()  # another process's latch, fed only by its own LISTEN connection
+    latch = elsewhere.latch()
+    stop = threading.Event()
+    listener = PostgresListener(runtime.engine, elsewhere, stop)
+    listener.start()
+    try:
+        threading.Event().wait(0.5)  # let it LISTEN
+        latch.clear()
+        post_event(event())
+        assert latch.wait(5), "no notification reached the other process"
+    finally:
+        stop.set()
+        listener.join(5)
