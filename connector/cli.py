@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -68,6 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     report.set_defaults(run=run_report)
 
     _admin_commands(commands)
+
+    send = commands.add_parser("send", help="post a signed event file, as the marketplace does")
+    send.add_argument("file", help="an event body, e.g. schemas/events/SUBSCRIBE.example.json")
+    send.add_argument("--url", default="http://127.0.0.1:8080", help="the connector's base URL")
+    send.add_argument(
+        "--sandbox-callback",
+        action="store_true",
+        help="send the callback to the embedded marketplace sandbox's receiver",
+    )
+    send.set_defaults(run=run_send)
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(required=True, metavar="COMMAND")
@@ -314,6 +325,31 @@ def _table(views: Sequence[dict[str, Any]]) -> str:
 def _cell(value: Any, width: int = 60) -> str:
     text = "-" if value is None else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def run_send(settings: Settings, args: argparse.Namespace) -> int:
+    """Sign an event body with the first webhook secret and post it."""
+    import requests
+
+    from connector import signing
+    from connector.embedded import MARKETPLACE_PREFIX, SANDBOX_DEFAULTS
+
+    with open(args.file, "rb") as source:
+        body = json.load(source)
+    base = args.url.rstrip("/")
+    if args.sandbox_callback:
+        body["callbackUrl"] = f"{base}{MARKETPLACE_PREFIX}/callbacks/{body['requestId']}"
+    raw = json.dumps(body).encode()
+    secret = (settings.webhook_secrets or SANDBOX_DEFAULTS["webhook_secrets"])[0]
+    header = signing.signature_header(secret, int(time.time()), "POST", "/api/v1/events", raw)
+    response = requests.post(
+        f"{base}/api/v1/events",
+        data=raw,
+        headers={"Content-Type": "application/json", "X-Marketplace-Signature": header},
+        timeout=30,
+    )
+    print(response.status_code, response.text.strip())
+    return 0 if response.status_code == 202 else 1
 
 
 def _runtime(settings: Settings) -> Runtime:

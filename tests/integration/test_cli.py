@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
+import responses
 from sqlalchemy import create_engine
 
-from connector import cli, migrate
+from connector import cli, migrate, signing
 
 
 def test_db_upgrade_creates_the_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,3 +45,33 @@ def test_a_bad_setting_is_reported_by_name(
     monkeypatch.setenv("CONNECTOR_PROOF_REVIEW", "sometimes")
     assert cli.main(["db", "upgrade"]) == 2
     assert "CONNECTOR_PROOF_REVIEW" in capsys.readouterr().err
+
+
+@responses.activate
+def test_send_posts_an_event_file_signed_with_the_first_webhook_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CONNECTOR_WEBHOOK_SECRETS", "first,second")
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps({"requestId": "r-1", "callbackUrl": "https://x.example/cb"}))
+    responses.post("http://connector.test/api/v1/events", status=202, json={"status": "Pending"})
+
+    code = cli.main(
+        ["send", str(event_file), "--url", "http://connector.test", "--sandbox-callback"]
+    )
+
+    assert code == 0
+    request = responses.calls[0].request
+    body = request.body if isinstance(request.body, bytes) else request.body.encode()
+    assert (
+        json.loads(body)["callbackUrl"] == "http://connector.test/sandbox/marketplace/callbacks/r-1"
+    )
+    signing.verify(
+        request.headers["X-Marketplace-Signature"],
+        secrets=["first"],
+        method="POST",
+        path="/api/v1/events",
+        body=body,
+        now=time.time(),
+    )
+    assert "202" in capsys.readouterr().out
