@@ -6,8 +6,8 @@ one is verified, validated, checked for idempotency and committed before its 202
 
     .venv/bin/python benchmarks/intake.py [--database-url URL] [--requests N]
 
-The default database is PostgreSQL at 127.0.0.1 (database ``connector_bench``, created and
-reset here); pass ``--database-url sqlite:///bench.db`` to measure the embedded default.
+The default database is PostgreSQL at 127.0.0.1 (database ``connector_bench``, dropped and
+created anew here); pass ``--database-url sqlite:///bench.db`` to measure the embedded default.
 """
 
 from __future__ import annotations
@@ -24,16 +24,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.support import free_port, fresh_database  # noqa: E402
 from connector import signing  # noqa: E402
 from tests.support import event  # noqa: E402
 
 SECRET = "bench-secret"
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/connector_bench"
 
 
@@ -45,7 +43,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    prepare_database(args.database_url)
+    fresh_database(args.database_url)
     bare = serve("benchmarks.bare_app:create_bare_app()", args, {})
     connector = serve(
         "connector.app:create_app()",
@@ -70,19 +68,6 @@ def main() -> None:
     print(f"ratio connector / bare Flask: {ratio:.2f} (target >= 0.5 on PostgreSQL)")
 
 
-def prepare_database(url: str) -> None:
-    if url.startswith("postgresql") and url.endswith("/connector_bench"):
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text("DROP DATABASE IF EXISTS connector_bench"))
-            connection.execute(text("CREATE DATABASE connector_bench"))
-        admin.dispose()
-    elif url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-    env = {**os.environ, "CONNECTOR_DATABASE_URL": url}
-    subprocess.run([sys.executable, "-m", "connector.cli", "db", "upgrade"], env=env, check=True)
-
-
 def serve(
     target: str, args: argparse.Namespace, extra_env: dict[str, str]
 ) -> tuple[int, subprocess.Popen[bytes]]:
@@ -102,12 +87,6 @@ def serve(
             time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"{target} did not start")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def signed_requests(count: int, prefix: str) -> list[tuple[bytes, dict[str, str]]]:

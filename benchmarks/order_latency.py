@@ -1,6 +1,7 @@
 """Time from the 202 of a CREATE to its callback, with `connector all` on its sandboxes.
 
-Starts `connector all` in a subprocess (fresh SQLite file by default), subscribes a reseller,
+Starts `connector all` in a subprocess on a fresh database (a SQLite file by default; a
+PostgreSQL URL names a database that is dropped and created anew), subscribes a reseller,
 then orders licenses one after another. Each order's callback goes to a receiver in this
 process that notes the moment it arrives. The baseline, measured in the same run against the
 same mounted ESET sandbox, is the ESET work a CREATE cannot avoid: Customer/Create and
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +29,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.support import free_port, fresh_database  # noqa: E402
 from connector import signing  # noqa: E402
 from connector.clients.eset import EsetClient, LicenseType  # noqa: E402
 from tests.support import event  # noqa: E402
@@ -83,6 +84,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         env = {**os.environ, "CONNECTOR_LOG_LEVEL": "WARNING"}
         env["CONNECTOR_DATABASE_URL"] = args.database_url or f"sqlite:///{folder}/bench.db"
+        fresh_database(env["CONNECTOR_DATABASE_URL"])
         connector = subprocess.Popen(
             [sys.executable, "-m", "connector.cli", "all", "--port", str(port)], env=env, cwd=folder
         )
@@ -181,12 +183,6 @@ def wait_until_up(base: str) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError("connector all did not come up")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def quantile(values: list[float], q: float) -> float:

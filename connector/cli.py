@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run operations and deliver the outbox")
     worker.add_argument("--threads", type=int, default=2, help="operation threads")
+    worker.add_argument("--outbox-threads", type=int, default=4, help="delivery threads")
     worker.set_defaults(run=run_worker)
 
     scheduler = commands.add_parser("scheduler", help="the scheduled jobs")
@@ -150,7 +151,9 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     if runtime.engine.dialect.name == "postgresql":
         PostgresListener(runtime.engine, runtime.wakeup, stop).start()
-    threads = Worker(runtime).start(stop, operation_threads=args.threads)
+    threads = Worker(runtime).start(
+        stop, operation_threads=args.threads, outbox_threads=args.outbox_threads
+    )
     log.info("worker running (%d operation threads)", args.threads)
     for thread in threads:
         thread.join()

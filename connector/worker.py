@@ -214,10 +214,14 @@ class Worker:
             steps += 1
         return steps
 
-    def start(self, stop: threading.Event, *, operation_threads: int = 1) -> list[threading.Thread]:
+    def start(
+        self, stop: threading.Event, *, operation_threads: int = 1, outbox_threads: int = 2
+    ) -> list[threading.Thread]:
         """Start the operation and delivery loops in threads that end when ``stop`` is set."""
+        # Several delivery loops, so one receiver that hangs until its timeout does not hold
+        # up every other callback.
         loops = [("operations", self.run_next_operation)] * operation_threads
-        loops.append(("outbox", self.deliver_next_message))
+        loops += [("outbox", self.deliver_next_message)] * outbox_threads
         threads = [
             threading.Thread(target=self._loop, args=(step, stop), name=f"{name}-{i}", daemon=True)
             for i, (name, step) in enumerate(loops)

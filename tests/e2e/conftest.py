@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from connector.clients.eset import EsetClient
@@ -32,23 +29,9 @@ from connector.sandbox import (
     marketplace_sandbox_of,
 )
 from connector.worker import Worker
-from tests.support import ADMIN_TOKEN, CALLBACK_SECRET, event, sign_request
+from tests.support import ADMIN_TOKEN, CALLBACK_SECRET, event, serve, sign_request
 
 PARTNER = "P-3344551"  # the ESET sandbox's seeded Gold partner with 12 licenses
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve a WSGI app on a free loopback port until the block ends; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def new_license_fields(**overrides: Any) -> dict[str, Any]:

@@ -25,8 +25,8 @@ from connector.sandbox import (
     eset_sandbox_of,
     marketplace_sandbox_of,
 )
-from tests.e2e.conftest import new_license_fields, serve
-from tests.support import CALLBACK_SECRET, WEBHOOK_SECRET, event, wait_for
+from tests.e2e.conftest import new_license_fields
+from tests.support import CALLBACK_SECRET, WEBHOOK_SECRET, event, serve, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

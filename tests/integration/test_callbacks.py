@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -19,7 +21,7 @@ from connector.models import AuditEvent, DeliveryAttempt, OutboxMessage
 from connector.runtime import Runtime
 from connector.worker import Worker
 from tests.conftest import Poster
-from tests.support import CALLBACK_SECRET, event
+from tests.support import CALLBACK_SECRET, event, serve, wait_for
 
 CALLBACK_URL = "https://marketplace.example/callbacks/req-1"
 
@@ -158,3 +160,37 @@ def test_a_worker_dying_after_sending_sends_the_same_body_again(
     assert len(responses.calls) == 2
     assert responses.calls[0].request.body == responses.calls[1].request.body
     assert message(runtime).status == "Delivered"
+
+
+def test_a_hanging_receiver_does_not_hold_up_other_callbacks(
+    post_event: Poster, runtime: Runtime
+) -> None:
+    release = threading.Event()
+    arrived: dict[str, float] = {}
+
+    def receiver(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ["PATH_INFO"].endswith("slow"):
+            release.wait(10)
+        arrived[environ["PATH_INFO"]] = time.monotonic()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    with serve(receiver) as base:
+        runtime.marketplace = MarketplaceClient(f"{base}/api", "u", "p")
+        post_event(event("SUBSCRIBE", "slow", callbackUrl=f"{base}/cb/slow"))
+        post_event(event("SUBSCRIBE", "fast", callbackUrl=f"{base}/cb/fast"))
+        worker = Worker(runtime, handlers={"SUBSCRIBE": lambda op, ctx: Done()})
+        worker.run_next_operation()
+        worker.run_next_operation()
+        stop = threading.Event()
+        threads = worker.start(stop, operation_threads=1, outbox_threads=2)
+        try:
+            wait_for(lambda: "/cb/fast" in arrived, timeout=5)
+            assert "/cb/slow" not in arrived
+        finally:
+            release.set()
+            stop.set()
+            runtime.wakeup.notify()
+            for thread in threads:
+                thread.join(10)
+            runtime.marketplace.close()
