@@ -71,6 +71,8 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 def serve(app: Any) -> Iterator[str]:
     """Serve a WSGI app on a free loopback port until the block ends; yield its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    # Join request threads on close, so a slow answer never outlives its test.
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
 from flask import Flask
-from werkzeug.serving import ThreadedWSGIServer, make_server
 
 from connector.clients.eset import EsetClient
 from connector.clients.marketplace import MarketplaceClient
@@ -27,26 +24,10 @@ from connector.sandbox import (
     eset_sandbox_of,
     marketplace_sandbox_of,
 )
+from tests.support import serve
 
 START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 CALLBACK_SECRET = "sandbox-callback-secret"
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve a WSGI app on a free loopback port until the block ends; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    assert isinstance(server, ThreadedWSGIServer)
-    # Join request threads on close, so a slow answer never outlives its test.
-    server.daemon_threads = False
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture
