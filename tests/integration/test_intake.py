@@ -11,8 +11,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from connector import admission
+from connector.db import make_engine, make_session_factory
 from connector.models import AuditEvent, Operation
 from connector.runtime import Runtime
+from connector.settings import Settings
 from tests.conftest import Poster
 from tests.support import OLD_WEBHOOK_SECRET, START, event, sign_request
 
@@ -276,3 +278,17 @@ def test_reads_need_a_signature_that_covers_the_query(client: Any, post_event: P
 def test_health_needs_no_signature(client: Any) -> None:
     assert client.get("/healthz").json == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
+
+
+def test_with_the_database_down_events_get_503_and_readyz_says_not_ready(
+    runtime: Runtime, post_event: Poster, client: Any
+) -> None:
+    down = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    runtime.engine = make_engine(down)
+    runtime.sessions = make_session_factory(runtime.engine)
+    try:
+        assert_error(post_event(event()), 503, "unavailable")
+        assert client.get("/readyz").status_code == 503
+        assert client.get("/healthz").status_code == 200
+    finally:
+        runtime.engine.dispose()
