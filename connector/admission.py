@@ -77,6 +77,7 @@ def admit(
     subscription_id = subscription["accountId"] if subscription else None
     if action == "SUBSCRIBE":
         _check_new_partner(event["reseller"])
+        _check_partner_free(session, event["reseller"])
     facts = gather(
         session,
         manifest,
@@ -90,6 +91,8 @@ def admit(
         raise invalid({"reseller": [quoting.NOT_SUBSCRIBED]})
     if action == "CREATE" and subscription_id and session.get(License, subscription_id):
         raise invalid({"subscription.accountId": ["This subscription already holds a license."]})
+    if action == "SYNC" and has_open_sync(session, reseller_id):
+        raise invalid_state("A sync of this reseller's licenses is still running.")
     if action not in ("CREATE", "SYNC", "SUBSCRIBE"):
         if facts.license is None:
             raise not_found(NO_LICENSE)
@@ -120,6 +123,35 @@ def has_open_operation(session: Session, subscription_account_id: str) -> bool:
         )
     )
     return bool(session.scalar(query))
+
+
+def has_open_sync(session: Session, reseller_account_id: str) -> bool:
+    """Tell whether a sync of this reseller is still pending."""
+    query = select(
+        exists().where(
+            Operation.reseller_account_id == reseller_account_id,
+            Operation.action == "SYNC",
+            Operation.status.in_((OperationStatus.PENDING, OperationStatus.AWAITING_REVIEW)),
+        )
+    )
+    return bool(session.scalar(query))
+
+
+def _check_partner_free(session: Session, reseller: Mapping[str, Any]) -> None:
+    partner_id = reseller.get("esetPartnerId")
+    if not partner_id:
+        return
+    holder = session.scalar(
+        select(Reseller.account_id).where(Reseller.eset_partner_id == partner_id)
+    )
+    if holder is not None and holder != reseller["accountId"]:
+        raise invalid(
+            {
+                "reseller.esetPartnerId": [
+                    "This ESET partner belongs to another marketplace account."
+                ]
+            }
+        )
 
 
 def _check_new_partner(reseller: Mapping[str, Any]) -> None:

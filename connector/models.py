@@ -83,7 +83,8 @@ class Reseller(Base):
     also_partner_id: Mapped[str | None] = mapped_column(String(100))
     country: Mapped[str | None] = mapped_column(String(2))
     email: Mapped[str | None] = mapped_column(String(320))
-    eset_partner_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    # One marketplace account per ESET partner: a second one could act on the first's licenses.
+    eset_partner_id: Mapped[str | None] = mapped_column(String(100), index=True, unique=True)
     level: Mapped[str | None] = mapped_column(String(20))
     margin_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -175,6 +176,14 @@ class Operation(Base):
             unique=True,
             postgresql_where=text("status IN ('Pending', 'AwaitingReview')"),
             sqlite_where=text("status IN ('Pending', 'AwaitingReview')"),
+        ),
+        # And at most one unfinished sync per reseller: two would attach the same licenses.
+        Index(
+            "uq_operations_open_sync",
+            "reseller_account_id",
+            unique=True,
+            postgresql_where=text("action = 'SYNC' AND status IN ('Pending', 'AwaitingReview')"),
+            sqlite_where=text("action = 'SYNC' AND status IN ('Pending', 'AwaitingReview')"),
         ),
     )
 

@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session
 from connector import audit, outbox
 from connector.errors import ConnectorError
 from connector.handlers.base import AwaitReview, Done, Fail, OperationInput, Reschedule, Result
-from connector.models import Base, Operation, OperationStatus, OutboxMessage, Reseller, new_id
+from connector.models import (
+    Base,
+    License,
+    Operation,
+    OperationStatus,
+    OutboxMessage,
+    Reseller,
+    new_id,
+)
 from connector.wakeup import announce
 
 MARKETPLACE = "marketplace"
@@ -403,6 +411,7 @@ def retry(session: Session, operation_id: str, *, actor: str, now: datetime) -> 
             f"Only a Failed operation can be retried; operation {operation_id} is "
             f"{operation.status}."
         )
+    _check_still_current(session, operation)
     try:
         # The open-operation index is the arbiter, also against an event arriving right now.
         with session.begin_nested():
@@ -470,20 +479,43 @@ def request_resync(session: Session, *, reseller_account_id: str | None, now: da
             "reseller": {"accountId": account_id},
             "fields": {},
         }
-        accept(
-            session,
-            request_id=request_id,
-            action="SYNC",
-            reseller_account_id=account_id,
-            subscription_account_id=None,
-            body_fingerprint=fingerprint(payload),
-            payload=payload,
-            callback_url=None,
-            now=now,
-            source=ADMIN,
-        )
+        try:
+            with session.begin_nested():
+                accept(
+                    session,
+                    request_id=request_id,
+                    action="SYNC",
+                    reseller_account_id=account_id,
+                    subscription_account_id=None,
+                    body_fingerprint=fingerprint(payload),
+                    payload=payload,
+                    callback_url=None,
+                    now=now,
+                    source=ADMIN,
+                )
+        except IntegrityError:
+            continue  # a sync of this reseller is already queued: it does the job
     announce(session)
     return job_id
+
+
+def _check_still_current(session: Session, operation: Operation) -> None:
+    """Refuse to rerun an operation that later ones on its license have overtaken."""
+    subscription = operation.subscription_account_id
+    if subscription is None:
+        return
+    newer = select(Operation.id).where(
+        Operation.subscription_account_id == subscription,
+        Operation.created_at > operation.created_at,
+        Operation.id != operation.id,
+    )
+    if session.scalars(newer.limit(1)).first() is not None:
+        raise InvalidState(
+            f"A newer operation has run on license {subscription} since; rerunning this one "
+            "would act on an outdated request. Send a new request instead."
+        )
+    if operation.action == "CREATE" and session.get(License, subscription) is not None:
+        raise InvalidState(f"Subscription {subscription} already holds a license.")
 
 
 def _locked(session: Session, operation_id: str) -> Operation:

@@ -76,6 +76,6 @@ def verify(
         expected = signature(secret, timestamp, method, path, body)
         for candidate in candidates:
             # Check every pair so the time taken does not depend on which one matched.
-            matched |= hmac.compare_digest(expected, candidate)
+            matched |= hmac.compare_digest(expected.encode(), candidate.encode())
     if not matched:
         raise SignatureError("The signature matches no configured secret.")

@@ -27,7 +27,7 @@ from datetime import timedelta
 from itertools import count
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from connector import licenses, operations, outbox
@@ -62,8 +62,15 @@ class WorkerContext:
     runtime: Runtime
 
     def read(self) -> AbstractContextManager[Session]:
-        """Open a session for reading; handlers write only through their result."""
+        """Open a session for reading."""
         return self.runtime.sessions()
+
+    def write(self) -> AbstractContextManager[Session]:
+        """Open a transaction that commits at once, for a step that must outlive a rerun.
+
+        Handlers otherwise write only through their result, applied when they finish.
+        """
+        return self.runtime.sessions.begin()
 
 
 class Worker:
@@ -109,11 +116,17 @@ class Worker:
             result = self._run_handler(job)
         try:
             finished = self._finish(job.operation_id, result)
-        except Exception:
+        except (OperationalError, InterfaceError):
+            # The database is away, not the result wrong: ESET may well have acted, so never
+            # call this a failure. The lease runs out and the operation runs again; its ESET
+            # calls repeat harmlessly (orderReference) and the result is recorded then.
+            raise
+        except Exception as error:
             # Recording the handler's result failed (a bug, or data the records refuse): its
             # changes rolled back, so fail the operation rather than leave it to loop.
             log.exception("operation %s: recording the result failed", job.operation_id)
-            finished = self._finish(job.operation_id, Fail(INTERNAL_ERROR))
+            details = str(error) if isinstance(error, PermanentError) else INTERNAL_ERROR
+            finished = self._finish(job.operation_id, Fail(details))
         if finished is None:
             log.warning("operation %s: lease lost before finishing; left to its new owner", job)
         self.runtime.wakeup.notify()

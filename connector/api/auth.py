@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from urllib.parse import urlsplit
 
 from flask import request
 
@@ -12,9 +13,13 @@ from connector.runtime import current_runtime
 
 
 def signed_path() -> str:
-    """Return the path as signed: the path, plus ``?`` and the raw query when there is one."""
+    """Return the path as signed: the raw path as sent, plus ``?`` and the raw query if any."""
+    # The raw URI, not the decoded PATH_INFO: the marketplace signs what it sends.
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    path = urlsplit(raw).path if raw.startswith(("http://", "https://")) else raw.split("?")[0]
+    path = path or request.path
     query = request.query_string.decode("latin-1")
-    return f"{request.path}?{query}" if query else request.path
+    return f"{path}?{query}" if query else path
 
 
 def require_signature() -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connector import admission, operations
 from connector.api.auth import require_signature
-from connector.api.envelope import load_event
+from connector.api.envelope import WITHOUT_SUBSCRIPTION, load_event
 from connector.api.errors import ApiError, invalid, invalid_state, malformed
 from connector.runtime import Runtime, current_runtime
 
@@ -50,7 +50,20 @@ def json_object() -> dict[str, Any]:
         raise malformed("The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise malformed("The body must be a JSON object.")
+    if _has_nul(body):
+        raise malformed("The body must not contain NUL characters.")
     return body
+
+
+def _has_nul(value: Any) -> bool:
+    # No database keeps U+0000 in text; refuse it here rather than fail at the INSERT.
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 def check_callback_host(url: str, allowed: tuple[str, ...]) -> None:
@@ -75,7 +88,10 @@ def _store(
         if existing is not None:
             return _replay(existing, body_fingerprint)
         checked = admission.admit(session, event, runtime.manifest, now.date())
-        subscription = event["subscription"]
+        # SUBSCRIBE and SYNC concern no license, whatever subscription the body names.
+        subscription = (
+            event["subscription"] if event["action"] not in WITHOUT_SUBSCRIPTION else None
+        )
         operation_id = operations.accept(
             session,
             request_id=event["requestId"],
@@ -99,6 +115,8 @@ def _after_conflict(runtime: Runtime, event: dict[str, Any], body_fingerprint: s
         existing = operations.find(session, operations.MARKETPLACE, event["requestId"])
     if existing is not None:
         return _replay(existing, body_fingerprint)
+    if event["action"] == "SYNC":
+        raise invalid_state("A sync of this reseller's licenses is still running.")
     raise invalid_state("Another operation on this license is still running.")
 
 

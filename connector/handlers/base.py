@@ -26,6 +26,11 @@ from connector.settings import Settings
 Apply = Callable[[Session], None]
 
 
+def order_reference(operation_id: str) -> str:
+    """Return the ESET orderReference of an operation: the same on every run of it."""
+    return f"ALSO-{operation_id}"
+
+
 @dataclass(frozen=True)
 class OperationInput:
     """The accepted request, as validated at intake."""
@@ -47,7 +52,7 @@ class OperationInput:
     @property
     def order_reference(self) -> str:
         """A reference for ESET that stays the same across every retry of this operation."""
-        return f"ALSO-{self.operation_id}"
+        return order_reference(self.operation_id)
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,8 @@ class HandlerContext(Protocol):
     manifest: Manifest
 
     def read(self) -> AbstractContextManager[Session]: ...
+
+    def write(self) -> AbstractContextManager[Session]: ...
 
 
 Handler = Callable[[OperationInput, HandlerContext], Result]

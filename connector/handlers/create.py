@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from connector import licenses
 from connector.clients.eset import EsetLicense, LicenseType
+from connector.errors import PermanentError
 from connector.handlers.base import AwaitReview, Done, HandlerContext, OperationInput, Result
 from connector.handlers.common import (
     out_arguments,
@@ -71,6 +72,12 @@ def _recorder(op: OperationInput, ctx: HandlerContext, eset: EsetLicense, custom
 
     def apply(session: Session) -> None:
         license = session.get(License, op.subscription_account_id)
+        if license is not None and license.public_license_key != eset.public_license_key:
+            raise PermanentError(
+                f"Subscription {op.subscription_account_id} already holds license "
+                f"{license.public_license_key}; ESET's new license {eset.public_license_key} "
+                "was not attached to it. An operator must settle this by hand."
+            )
         if license is None:
             license = License(
                 subscription_account_id=op.subscription_account_id,

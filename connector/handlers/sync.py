@@ -10,61 +10,82 @@ from sqlalchemy.orm import Session
 
 from connector import licenses
 from connector.clients.eset import EsetLicense
-from connector.handlers.base import Done, HandlerContext, OperationInput, Result
+from connector.handlers.base import (
+    Done,
+    HandlerContext,
+    OperationInput,
+    Result,
+    order_reference,
+)
 from connector.handlers.common import push_state, record_eset, reseller_of, subscription_fields
-from connector.models import License
+from connector.models import License, Operation, OperationStatus
 
 SERVICE = "ESET Services"
 
 
 @dataclass(frozen=True)
-class _Found:
-    eset: EsetLicense
+class _Known:
     subscription_account_id: str
-    known: bool
+    fields: dict[str, str]
+    cancelled: bool
 
 
 def handle(op: OperationInput, ctx: HandlerContext) -> Result:
     """Fetch the partner's licenses, create subscriptions for new ones, update known ones."""
     reseller = reseller_of(op, ctx)
+    read_at = ctx.clock.now()
     # PartnerDataNotReleased fails the operation with a message saying so, never "0 found".
     at_eset = list(ctx.eset.search_licenses(reseller.eset_partner_id))
-    now = ctx.clock.now()
-    known = _known(ctx, op.reseller_account_id, at_eset, now)
-    taken = _taken_elsewhere(ctx, op.reseller_account_id, at_eset)
-    new = [eset for eset in at_eset if eset.public_license_key not in known.keys() | taken]
+    known = _known(ctx, op.reseller_account_id, at_eset, read_at)
+    skip = _taken_elsewhere(ctx, op.reseller_account_id, at_eset) | _in_flight(ctx, op)
+    created = 0
+    for eset in at_eset:
+        if eset.public_license_key not in known.keys() | skip:
+            _attach(op, ctx, eset, read_at)
+            created += 1
     changed = [
-        _Found(eset, known[eset.public_license_key][0], known=True)
+        (known[eset.public_license_key].subscription_account_id, eset)
         for eset in at_eset
         if eset.public_license_key in known
-        and known[eset.public_license_key][1] != _fields_of(eset, now)
+        and known[eset.public_license_key].fields
+        != _fields_of(eset, read_at, cancelled=known[eset.public_license_key].cancelled)
     ]
-    created = [_Found(eset, _create_subscription(op, ctx, eset, now), known=False) for eset in new]
 
     def apply(session: Session) -> None:
-        for item in created + changed:
-            _record(session, op, item, now)
+        for subscription_account_id, eset in changed:
+            _update(session, op, subscription_account_id, eset, read_at)
 
     arguments = {
         "LicensesFound": len(at_eset),
-        "LicensesCreated": len(created),
+        "LicensesCreated": created,
         "LicensesUpdated": len(changed),
     }
     return Done(arguments, apply)
 
 
+def _attach(op: OperationInput, ctx: HandlerContext, eset: EsetLicense, now: datetime) -> None:
+    account: str = ctx.marketplace.create_subscription(
+        op.reseller_account_id, SERVICE, _fields_of(eset, now)
+    )
+    # Recorded at once, not with the result: a rerun of this SYNC (after a crash or a
+    # transient error further on) must find it known and never create it a second time.
+    with ctx.write() as session:
+        session.add(_new_license(op, account, eset, now))
+
+
 def _known(
     ctx: HandlerContext, reseller_id: str, at_eset: list[EsetLicense], now: datetime
-) -> dict[str, tuple[str, dict[str, str]]]:
+) -> dict[str, _Known]:
     keys = [eset.public_license_key for eset in at_eset]
     with ctx.read() as session:
         query = select(License).where(
             License.reseller_account_id == reseller_id, License.public_license_key.in_(keys)
         )
         return {
-            str(license.public_license_key): (
+            str(license.public_license_key): _Known(
                 license.subscription_account_id,
                 subscription_fields(license, now.date()),
+                license.cancelled_at is not None,
             )
             for license in session.scalars(query)
         }
@@ -80,16 +101,25 @@ def _taken_elsewhere(ctx: HandlerContext, reseller_id: str, at_eset: list[EsetLi
         return {str(key) for key in session.scalars(query)}
 
 
-def _create_subscription(
-    op: OperationInput, ctx: HandlerContext, eset: EsetLicense, now: datetime
-) -> str:
-    account: str = ctx.marketplace.create_subscription(
-        op.reseller_account_id, SERVICE, _fields_of(eset, now)
-    )
-    return account
+def _in_flight(ctx: HandlerContext, op: OperationInput) -> set[str]:
+    """Return keys ESET issued for this reseller's orders that are not recorded yet."""
+    # Asked after reading the list: an order placed before that read is still open now.
+    with ctx.read() as session:
+        query = select(Operation.id).where(
+            Operation.reseller_account_id == op.reseller_account_id,
+            Operation.action == "CREATE",
+            Operation.status == OperationStatus.PENDING,
+        )
+        open_orders = list(session.scalars(query))
+    return {
+        order.public_license_key
+        for operation_id in open_orders
+        for order in ctx.eset.search_orders(order_reference(operation_id))
+        if order.public_license_key
+    }
 
 
-def _fields_of(eset: EsetLicense, now: datetime) -> dict[str, str]:
+def _fields_of(eset: EsetLicense, now: datetime, *, cancelled: bool = False) -> dict[str, str]:
     draft = License(
         subscription_account_id="",
         product=eset.product_code,
@@ -97,25 +127,33 @@ def _fields_of(eset: EsetLicense, now: datetime) -> dict[str, str]:
         eset_state=eset.state,
         start_date=eset.start_date or now.date(),
         expiry_date=eset.expiration_date,
+        cancelled_at=now if cancelled else None,
     )
     record_eset(draft, eset, now=now)
     return subscription_fields(draft, now.date())
 
 
-def _record(session: Session, op: OperationInput, item: _Found, now: datetime) -> None:
-    license = session.get(License, item.subscription_account_id)
-    if license is None:
-        session.add(_new_license(op, item, now))
-        return
-    record_eset(license, item.eset, now=now)
-    push_state(session, license, operation_id=op.operation_id, now=now)
+def _update(
+    session: Session,
+    op: OperationInput,
+    subscription_account_id: str,
+    eset: EsetLicense,
+    read_at: datetime,
+) -> None:
+    license = session.get(License, subscription_account_id)
+    if license is None or license.updated_at > read_at:
+        return  # changed by another operation since ESET was read: that one is newer
+    record_eset(license, eset, now=read_at)
+    push_state(session, license, operation_id=op.operation_id, now=read_at)
 
 
-def _new_license(op: OperationInput, item: _Found, now: datetime) -> License:
-    customer = item.eset.customer
+def _new_license(
+    op: OperationInput, subscription_account_id: str, eset: EsetLicense, now: datetime
+) -> License:
+    customer = eset.customer
     company = customer.name if customer else ""
     license = License(
-        subscription_account_id=item.subscription_account_id,
+        subscription_account_id=subscription_account_id,
         reseller_account_id=op.reseller_account_id,
         origin="sync",
         discount_category="NONE",
@@ -127,5 +165,5 @@ def _new_license(op: OperationInput, item: _Found, now: datetime) -> License:
         customer_vat_id=customer.vat_id if customer else None,
         created_at=now,
     )
-    record_eset(license, item.eset, now=now)
+    record_eset(license, eset, now=now)
     return license

@@ -413,9 +413,19 @@ def test_a_resync_without_a_reseller_syncs_every_subscribed_one(
 def test_each_resync_is_a_job_of_its_own(client: FlaskClient, runtime: Runtime) -> None:
     add_resellers(runtime, "4711")
     first = post(client, "/admin/v1/resync", {"resellerAccountId": "4711"})
+    run_once(runtime, lambda op, ctx: Done({"LicensesFound": 0}))
     second = post(client, "/admin/v1/resync", {"resellerAccountId": "4711"})
     assert first.json["jobId"] != second.json["jobId"]
     assert len(syncs(runtime)) == 2
+
+
+def test_a_resync_while_one_is_queued_adds_no_second_sync(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    add_resellers(runtime, "4711", "4712")
+    post(client, "/admin/v1/resync", {"resellerAccountId": "4711"})
+    assert post(client, "/admin/v1/resync", {}).status_code == 202
+    assert sorted(op.reseller_account_id for op in syncs(runtime)) == ["4711", "4712"]
 
 
 def test_an_admin_sync_runs_in_the_worker_and_sends_no_callback(
