@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
 from connector.domain.facts import ACTIVE, CANCELLED, EXPIRED, SUSPENDED, LicenseFacts
-from connector.models import License, OutboxMessage
+from connector.models import License
 
 # ESET's license states (eset.md): 0 Error, 1 Normal, 2 Obsolete, 3 Suspended, 4 Warning.
 ESET_SUSPENDED = 3
@@ -59,11 +58,12 @@ def of_reseller(
     return license
 
 
-def mark_pushed(session: Session, message: OutboxMessage) -> None:
-    """Remember what the marketplace last accepted for a license (newest push wins)."""
-    body = json.loads(message.body)
-    license = session.get(License, body["AccountId"], with_for_update=True)
-    if license is None or (license.pushed_at and license.pushed_at > message.created_at):
+def mark_pushed(
+    session: Session, subscription_account_id: str, fields: dict[str, str], at: datetime
+) -> None:
+    """Remember what the marketplace last accepted for a license (the last answer wins)."""
+    license = session.get(License, subscription_account_id, with_for_update=True)
+    if license is None or (license.pushed_at and license.pushed_at > at):
         return
-    license.pushed_fields = body["Fields"]
-    license.pushed_at = message.created_at
+    license.pushed_fields = fields
+    license.pushed_at = at

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
@@ -158,7 +159,8 @@ def _xlsx_cell(sheet: Any, value: Cell) -> Any:
 
 
 def _text_cell(sheet: Any, value: str) -> Any:
-    cell = WriteOnlyCell(sheet, value=value)
+    # Excel cannot hold control characters; data synced from ESET might carry some.
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
     # openpyxl reads a leading "=" as a formula; a customer named "=HYPERLINK(...)" stays text.
     cell.data_type = "s"
     return cell

@@ -36,8 +36,8 @@ from connector.domain.manifest import Manifest
 from connector.errors import PermanentError, TransientError
 from connector.handlers import HANDLERS
 from connector.handlers.base import Fail, Handler, OperationInput, Reschedule, Result
-from connector.handlers.common import UPDATE_SUBSCRIPTION
-from connector.models import Operation, OutboxMessage
+from connector.handlers.common import UPDATE_SUBSCRIPTION, subscription_fields
+from connector.models import License, Operation, OutboxMessage
 from connector.runtime import Runtime
 from connector.settings import Settings
 
@@ -214,8 +214,8 @@ class Worker:
                 give_up_after=timedelta(hours=self.runtime.settings.callback_retry_hours),
                 rng=self.runtime.rng,
             )
-            if outcome.succeeded and recorded is not None and recorded.kind == UPDATE_SUBSCRIPTION:
-                licenses.mark_pushed(session, recorded)
+            if recorded is None:
+                log.warning("outbox message %s vanished while being sent", message.id)
         return True
 
     # -- loops ------------------------------------------------------------------------------
@@ -268,8 +268,17 @@ def default_senders(runtime: Runtime) -> dict[str, outbox.Sender]:
         return status
 
     def update_subscription(message: OutboxMessage) -> int:
-        body = json.loads(message.body)
-        runtime.marketplace.update_subscription(body["AccountId"], body["Fields"])
+        # Always the license's state as it is now, not as it was when the push was queued:
+        # pushes then cannot overtake one another, whatever order retries deliver them in.
+        account_id = json.loads(message.body)["AccountId"]
+        with runtime.sessions() as session:
+            license = session.get(License, account_id)
+            if license is None:
+                return 200  # nothing to push any more
+            fields = subscription_fields(license, runtime.clock.today())
+        runtime.marketplace.update_subscription(account_id, fields)
+        with runtime.sessions.begin() as session:
+            licenses.mark_pushed(session, account_id, fields, runtime.clock.now())
         return 200
 
     return {"callback": send_callback, UPDATE_SUBSCRIPTION: update_subscription}

@@ -25,6 +25,7 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 _WHOLE = re.compile(r"[+-]?[0-9]{1,18}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TRUTHY = {True, "true", "True", "TRUE", "1"}
 _FALSY = {False, "false", "False", "FALSE", "0"}
 
@@ -49,12 +50,17 @@ class FieldsSchema(Schema):
 class Text(fields.Field[str]):
     """A string; a number becomes its decimal text; surrounding blanks are removed."""
 
-    default_error_messages = {"invalid": "Not a valid text."}
+    default_error_messages = {
+        "invalid": "Not a valid text.",
+        "control": "Must not contain control characters.",
+    }
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> str:
         if isinstance(value, str):
+            if _CONTROL.search(value):
+                raise self.make_error("control")
             return value.strip()
         if isinstance(value, int | Decimal) and not isinstance(value, bool):
             return str(value)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from connector.handlers.base import Done, HandlerContext, OperationInput, Result
+from connector.errors import PermanentError
+from connector.handlers.base import Done, Fail, HandlerContext, OperationInput, Result
 from connector.handlers.common import license_of, out_arguments, recorder
 
 
@@ -18,10 +19,18 @@ def handle(op: OperationInput, ctx: HandlerContext) -> Result:
         quantity=seats,
     )
     if months:
-        eset = ctx.eset.renew_license(
-            order_reference=f"{op.order_reference}-renew",
-            public_license_key=license.public_license_key,
-            term_months=months,
-            quantity=seats,
-        )
+        try:
+            eset = ctx.eset.renew_license(
+                order_reference=f"{op.order_reference}-renew",
+                public_license_key=license.public_license_key,
+                term_months=months,
+                quantity=seats,
+            )
+        except PermanentError as error:
+            # The product did change at ESET: record that, and say exactly what happened.
+            details = (
+                f"The license was changed to {eset.product_name} with {eset.quantity} seats at "
+                f"ESET, but the renewal was refused: {error}"
+            )
+            return Fail(details, recorder(op, ctx, eset, with_price=False))
     return Done(out_arguments(eset, op.price), recorder(op, ctx, eset))

@@ -114,7 +114,12 @@ def push_state(session: Session, license: License, *, operation_id: str, now: da
 
 
 def recorder(
-    op: OperationInput, ctx: HandlerContext, eset: EsetLicense, *, cancel: bool = False
+    op: OperationInput,
+    ctx: HandlerContext,
+    eset: EsetLicense,
+    *,
+    cancel: bool = False,
+    with_price: bool = True,
 ) -> Apply:
     """Return the step that records ESET's answer on the license and queues the state push."""
     now = ctx.clock.now()
@@ -126,7 +131,8 @@ def recorder(
         if license is None:
             raise PermanentError("The license disappeared while the operation ran.")
         record_eset(license, eset, now=now)
-        record_price(license, op.price)
+        if with_price:
+            record_price(license, op.price)
         if cancel:
             license.cancelled_at = license.cancelled_at or now
         push_state(session, license, operation_id=op.operation_id, now=now)
