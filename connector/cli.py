@@ -71,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
 
     _admin_commands(commands)
 
+    job = commands.add_parser("jobs", help="scheduled jobs").add_subparsers(
+        required=True, metavar="COMMAND"
+    )
+    job_run = job.add_parser("run", help="run a scheduled job now and print its counts")
+    job_run.add_argument("name", metavar="NAME", help="state-push, report-push or nightly-sync")
+    job_run.set_defaults(run=run_job)
+
     send = commands.add_parser("send", help="post a signed event file, as the marketplace does")
     send.add_argument("file", help="an event body, e.g. schemas/events/SUBSCRIBE.example.json")
     send.add_argument("--url", default="http://127.0.0.1:8080", help="the connector's base URL")
@@ -174,6 +181,22 @@ def run_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: scheduler.shutdown(wait=False))
     scheduler.start()
     runtime.close()
+    return 0
+
+
+def run_job(settings: Settings, args: argparse.Namespace) -> int:
+    """Run one scheduled job now and print its counts as JSON."""
+    from connector import jobs  # the report push brings openpyxl: only load it when asked
+
+    if args.name not in jobs.JOBS:
+        print(f"connector: no job {args.name}; one of {', '.join(jobs.JOBS)}", file=sys.stderr)
+        return 2
+    runtime = Runtime.build(settings)
+    try:
+        counts = jobs.run(args.name, runtime)
+    finally:
+        runtime.close()
+    _print_json(counts)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from connector.domain.facts import ACTIVE, CANCELLED, EXPIRED, SUSPENDED, LicenseFacts
@@ -65,5 +66,10 @@ def mark_pushed(
     license = session.get(License, subscription_account_id, with_for_update=True)
     if license is None or (license.pushed_at and license.pushed_at > at):
         return
-    license.pushed_fields = fields
-    license.pushed_at = at
+    # A plain UPDATE that leaves updated_at alone: a push changes nothing about the license,
+    # and SYNC reads updated_at to tell whether someone changed the license after it read ESET.
+    session.execute(
+        update(License)
+        .where(License.subscription_account_id == subscription_account_id)
+        .values(pushed_fields=fields, pushed_at=at, updated_at=License.updated_at)
+    )

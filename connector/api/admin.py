@@ -1,4 +1,4 @@
-"""Operator endpoints (marketplace.md §6): the operations list, proof review, retry, resync."""
+"""Operator endpoints (marketplace.md §6): operations, proof review, retry, resync, jobs, drift."""
 
 from __future__ import annotations
 
@@ -8,11 +8,19 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from connector import operations
+from connector import drift, jobs, operations, pushes
 from connector.api.auth import require_admin
 from connector.api.envelope import IdString, flatten
-from connector.api.errors import error_response, invalid, invalid_state, malformed, not_found
+from connector.api.errors import (
+    ApiError,
+    error_response,
+    invalid,
+    invalid_state,
+    malformed,
+    not_found,
+)
 from connector.api.events import json_object
+from connector.errors import ConfigurationError
 from connector.models import Operation, OperationStatus
 from connector.runtime import current_runtime
 
@@ -22,6 +30,7 @@ bp.before_request(require_admin)
 ACTOR = "admin:api"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
+ID_LENGTH = 100
 
 Change = Callable[..., Operation]
 
@@ -103,6 +112,34 @@ def resync() -> Response:
     return response
 
 
+@bp.errorhandler(ConfigurationError)
+def _not_configured(error: ConfigurationError) -> Response:
+    return error_response(ApiError(503, "unavailable", str(error)))
+
+
+@bp.post("/jobs/<name>/run")
+def run_job(name: str) -> Response:
+    """Run a scheduled job now and answer its counts once it has finished."""
+    if name not in jobs.JOBS:
+        raise not_found(f"There is no job {name}; the jobs are {', '.join(sorted(jobs.JOBS))}.")
+    return jsonify({"job": name, "result": jobs.run(name, current_runtime())})
+
+
+@bp.get("/drift")
+def list_drift() -> Response:
+    """List licenses on which ESET, the connector and the marketplace's last push disagree."""
+    runtime = current_runtime()
+    if runtime.eset is None:
+        raise ConfigurationError("CONNECTOR_ESET_API_URL is not set: ESET cannot be asked.")
+    wanted = _reseller_filter()
+    with runtime.sessions() as session:
+        resellers = pushes.subscribed_resellers(session, wanted)
+    if wanted is not None and not resellers:
+        raise not_found(f"There is no subscribed reseller {wanted}.")
+    found = drift.check(runtime.sessions, runtime.eset, resellers, runtime.clock.today())
+    return jsonify(found.as_json())
+
+
 def _change(change: Change, operation_id: str, *args: Any) -> Response:
     runtime = current_runtime()
     with runtime.sessions.begin() as session:
@@ -117,6 +154,13 @@ def _status_filter() -> str | None:
     if status is not None and status not in OperationStatus.ALL:
         raise malformed(f"status must be one of {', '.join(OperationStatus.ALL)}.")
     return status
+
+
+def _reseller_filter() -> str | None:
+    wanted = request.args.get("resellerAccountId")
+    if wanted is not None and not 1 <= len(wanted) <= ID_LENGTH:
+        raise malformed(f"resellerAccountId must be 1 to {ID_LENGTH} characters.")
+    return wanted
 
 
 def _limit() -> int:
