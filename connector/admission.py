@@ -152,6 +152,20 @@ def _check_partner_free(session: Session, reseller: Mapping[str, Any]) -> None:
                 ]
             }
         )
+    current = session.get(Reseller, reseller["accountId"])
+    if current is None or current.eset_partner_id in (None, partner_id):
+        return
+    holds = select(exists().where(License.reseller_account_id == current.account_id))
+    if session.scalar(holds):
+        # Its licenses belong to the partner it has; moving would leave them to nobody.
+        raise invalid(
+            {
+                "reseller.esetPartnerId": [
+                    f"This account holds licenses of ESET partner {current.eset_partner_id} "
+                    "and cannot move to another partner."
+                ]
+            }
+        )
 
 
 def _check_new_partner(reseller: Mapping[str, Any]) -> None:

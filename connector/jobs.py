@@ -24,7 +24,6 @@ from connector import operations, pushes
 from connector.errors import ConfigurationError
 from connector.models import Operation
 from connector.runtime import Runtime
-from connector.wakeup import announce
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +73,7 @@ def schedule(scheduler: BaseScheduler, runtime: Runtime) -> None:
 
 def run_state_push(runtime: Runtime) -> dict[str, int]:
     """Queue an UpdateSubscription for every license that changed since its last accepted push."""
-    with runtime.sessions.begin() as session:
-        counts = pushes.queue_state_pushes(session, now=runtime.clock.now())
-        if counts["queued"]:
-            announce(session)
+    counts = pushes.queue_state_pushes(runtime.sessions, now=runtime.clock.now())
     runtime.wakeup.notify()
     return counts
 

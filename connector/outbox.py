@@ -13,12 +13,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from connector import audit
 from connector.models import DeliveryAttempt, OutboxMessage, OutboxStatus
 
+SERIAL_KINDS = ("update_subscription",)
 FIRST_RETRY_SECONDS = 5.0
 MAX_RETRY_SECONDS = 3600.0
 
@@ -68,12 +69,22 @@ def claim_due(
     session: Session, *, now: datetime, owner: str, lease_seconds: float
 ) -> OutboxMessage | None:
     """Lease the next message that is due, skipping those other workers hold."""
+    busy = aliased(OutboxMessage)
     query = (
         select(OutboxMessage)
         .where(
             OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.next_attempt_at <= now,
             or_(OutboxMessage.lease_expires_at.is_(None), OutboxMessage.lease_expires_at < now),
+            # Messages that replace one another (state pushes of one license) go one at a
+            # time: two in flight could be answered in the wrong order.
+            ~exists().where(
+                OutboxMessage.kind.in_(SERIAL_KINDS),
+                busy.kind == OutboxMessage.kind,
+                busy.target == OutboxMessage.target,
+                busy.id != OutboxMessage.id,
+                busy.lease_expires_at > now,
+            ),
         )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(1)

@@ -15,13 +15,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from connector import outbox, reports
 from connector.handlers.common import UPDATE_SUBSCRIPTION, subscription_fields
 from connector.models import License, OutboxMessage, OutboxStatus, Reseller
+from connector.wakeup import announce
 
 BATCH = 500
 JsonCell = str | int | None
@@ -55,19 +56,35 @@ def subscribed_resellers(
 
 
 def queue_state_pushes(
-    session: Session, *, now: datetime, batch_size: int = BATCH
+    sessions: sessionmaker[Session], *, now: datetime, batch_size: int = BATCH
 ) -> dict[str, int]:
     """Queue an UpdateSubscription for each license whose fields differ from its last push."""
+    # A transaction per page: on SQLite each one holds the write lock, and the intake waits.
     checked = queued = 0
-    query = select(License).order_by(License.subscription_account_id)
-    for page in session.scalars(query.execution_options(yield_per=batch_size)).partitions():
-        pending = pending_pushes(session, [license.subscription_account_id for license in page])
-        for license in page:
-            checked += 1
-            fields = subscription_fields(license, now.date())
-            if needs_push(license, fields, license.subscription_account_id in pending):
-                queued += queue_push(session, license, fields, now=now)
+    after = ""
+    while True:
+        with sessions.begin() as session:
+            page = list(session.scalars(_page(after, batch_size)))
+            if not page:
+                break
+            pending = pending_pushes(session, [lic.subscription_account_id for lic in page])
+            for license in page:
+                fields = subscription_fields(license, now.date())
+                if needs_push(license, fields, license.subscription_account_id in pending):
+                    queued += queue_push(session, license, fields, now=now)
+            checked += len(page)
+            after = page[-1].subscription_account_id
+            announce(session)
     return {"licenses": checked, "queued": queued}
+
+
+def _page(after: str, size: int) -> Select[License]:
+    return (
+        select(License)
+        .where(License.subscription_account_id > after)
+        .order_by(License.subscription_account_id)
+        .limit(size)
+    )
 
 
 def needs_push(license: License, fields: Mapping[str, str], pending: bool) -> bool:
@@ -89,7 +106,7 @@ def pending_pushes(session: Session, subscription_account_ids: Sequence[str]) ->
 def queue_push(
     session: Session, license: License, fields: Mapping[str, str], *, now: datetime
 ) -> int:
-    """Queue one state push; return 1, or 0 when this very push was already queued today."""
+    """Queue one state push; return 1, or 0 when another run queued this very push."""
     account_id = license.subscription_account_id
     body = {"AccountId": account_id, "Fields": dict(fields)}
     try:
@@ -99,7 +116,7 @@ def queue_push(
             outbox.enqueue(
                 session,
                 kind=UPDATE_SUBSCRIPTION,
-                dedupe_key=state_push_key(account_id, fields, license.pushed_at),
+                dedupe_key=state_push_key(account_id, fields, license.pushed_at, now.date()),
                 target=account_id,
                 body=json.dumps(body, separators=(",", ":")),
                 now=now,
@@ -111,13 +128,17 @@ def queue_push(
 
 
 def state_push_key(
-    subscription_account_id: str, fields: Mapping[str, str], last_pushed: datetime | None
+    subscription_account_id: str,
+    fields: Mapping[str, str],
+    last_pushed: datetime | None,
+    today: date,
 ) -> str:
-    """Return the dedupe key of a scheduled push: one per license, last push and content."""
+    """Return the dedupe key of a scheduled push: one per license, last push, day and content."""
+    # The day lets a push the outbox gave up on (after 24 h of retries) be queued afresh.
     canonical = json.dumps(dict(fields), sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:24]
-    since = last_pushed.isoformat() if last_pushed else "never"
-    return f"state-push:{subscription_account_id}:{since}:{digest}"
+    since = last_pushed.strftime("%Y%m%dT%H%M%S%f") if last_pushed else "never"
+    return f"state-push:{subscription_account_id}:{since}:{today.isoformat()}:{digest}"
 
 
 # -- report push --------------------------------------------------------------------------------

@@ -43,7 +43,9 @@ from connector.settings import Settings
 
 log = logging.getLogger(__name__)
 _serial = count(1)
-MESSAGE_LEASE_SECONDS = 60.0
+# Longer than a client's worst case (three tries of a 5 s connect + 30 s read, with back-off),
+# so a slow send is never claimed a second time while it is still going on.
+MESSAGE_LEASE_SECONDS = 300.0
 INTERNAL_ERROR = (
     "The connector hit an internal error while carrying out this operation; "
     "an operator has been alerted and can retry it."
@@ -151,6 +153,9 @@ class Worker:
             return handler(job, self.context)
         except TransientError as error:
             return Reschedule(str(error), error.retry_after)
+        except (OperationalError, InterfaceError):
+            log.warning("operation %s: the database failed; trying again later", job.operation_id)
+            return Reschedule("The connector's database was unavailable.")
         except PermanentError as error:
             return Fail(str(error))
         except Exception:

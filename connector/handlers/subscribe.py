@@ -39,7 +39,7 @@ def handle(op: OperationInput, ctx: HandlerContext) -> Result:
 
 
 def _eset_partner(op: OperationInput, ctx: HandlerContext) -> tuple[str, str]:
-    partner_id = op.reseller.get("esetPartnerId")
+    partner_id = op.reseller.get("esetPartnerId") or _linked_partner(op, ctx)
     if partner_id:
         partner = ctx.eset.partner_detail(partner_id)
         return partner.partner_id, partner.level
@@ -51,6 +51,13 @@ def _eset_partner(op: OperationInput, ctx: HandlerContext) -> tuple[str, str]:
         distributor_reference=f"ALSO-{op.reseller_account_id}",
     )
     return registered.partner_id, registered.level
+
+
+def _linked_partner(op: OperationInput, ctx: HandlerContext) -> str | None:
+    # Subscribing again without a partner id keeps the partner the account already has.
+    with ctx.read() as session:
+        reseller = session.get(Reseller, op.reseller_account_id)
+        return reseller.eset_partner_id if reseller else None
 
 
 def _new_reseller(op: OperationInput, now: datetime) -> Reseller:

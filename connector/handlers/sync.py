@@ -36,13 +36,15 @@ def handle(op: OperationInput, ctx: HandlerContext) -> Result:
     read_at = ctx.clock.now()
     # PartnerDataNotReleased fails the operation with a message saying so, never "0 found".
     at_eset = list(ctx.eset.search_licenses(reseller.eset_partner_id))
+    # In this order: an order still open now is skipped; one that finished before this
+    # point has recorded its license, which the next read sees.
+    in_flight = _in_flight(ctx, op)
     known = _known(ctx, op.reseller_account_id, at_eset, read_at)
-    skip = _taken_elsewhere(ctx, op.reseller_account_id, at_eset) | _in_flight(ctx, op)
+    skip = _taken_elsewhere(ctx, op.reseller_account_id, at_eset) | in_flight
     created = 0
     for eset in at_eset:
         if eset.public_license_key not in known.keys() | skip:
-            _attach(op, ctx, eset, read_at)
-            created += 1
+            created += _attach(op, ctx, eset, read_at)
     changed = [
         (known[eset.public_license_key].subscription_account_id, eset)
         for eset in at_eset
@@ -63,14 +65,26 @@ def handle(op: OperationInput, ctx: HandlerContext) -> Result:
     return Done(arguments, apply)
 
 
-def _attach(op: OperationInput, ctx: HandlerContext, eset: EsetLicense, now: datetime) -> None:
-    account: str = ctx.marketplace.create_subscription(
-        op.reseller_account_id, SERVICE, _fields_of(eset, now)
-    )
+def _attach(op: OperationInput, ctx: HandlerContext, eset: EsetLicense, now: datetime) -> bool:
+    with ctx.read() as session:
+        if _recorded(session, eset.public_license_key):
+            return False  # recorded a moment ago (an order finishing): nothing to create
+    fields = _fields_of(eset, now)
+    account: str = ctx.marketplace.create_subscription(op.reseller_account_id, SERVICE, fields)
     # Recorded at once, not with the result: a rerun of this SYNC (after a crash or a
     # transient error further on) must find it known and never create it a second time.
     with ctx.write() as session:
-        session.add(_new_license(op, account, eset, now))
+        license = _new_license(op, account, eset, now)
+        license.pushed_fields, license.pushed_at = fields, now  # CreateSubscription carried them
+        session.add(license)
+    return True
+
+
+def _recorded(session: Session, public_license_key: str) -> bool:
+    query = select(License.subscription_account_id).where(
+        License.public_license_key == public_license_key
+    )
+    return session.scalars(query).first() is not None
 
 
 def _known(
@@ -103,7 +117,6 @@ def _taken_elsewhere(ctx: HandlerContext, reseller_id: str, at_eset: list[EsetLi
 
 def _in_flight(ctx: HandlerContext, op: OperationInput) -> set[str]:
     """Return keys ESET issued for this reseller's orders that are not recorded yet."""
-    # Asked after reading the list: an order placed before that read is still open now.
     with ctx.read() as session:
         query = select(Operation.id).where(
             Operation.reseller_account_id == op.reseller_account_id,

@@ -227,3 +227,13 @@ def test_a_read_of_an_encoded_path_verifies_against_the_path_as_sent(shop: Shop)
     assert response.status_code == 404  # signed correctly, and simply unknown
     with shop.runtime.sessions() as session:
         assert session.scalars(select(License)).all() == []
+
+
+def test_an_account_holding_licenses_cannot_move_to_another_eset_partner(shop: Shop) -> None:
+    shop.subscribe()
+    arguments(shop.order("99001"))
+    response = shop.send("SUBSCRIBE", "move", reseller={"esetPartnerId": "P-5550001"})
+    assert response.status_code == 422
+    assert list(response.json["error"]["fields"]) == ["reseller.esetPartnerId"]
+    again = arguments(shop.subscribe("again", esetPartnerId=None))  # keeps its partner
+    assert again["EsetPartnerId"] == "P-3344551"

@@ -93,15 +93,22 @@ def test_state_push_sends_expired_once_the_expiry_passes_and_records_it(shop: Sh
     assert run_job(shop, "state-push")["queued"] == 0
 
 
-def test_state_push_sends_synced_licenses_once_and_then_nothing(shop: Shop) -> None:
+def test_synced_licenses_need_no_state_push_until_they_change(shop: Shop) -> None:
     shop.subscribe()
-    arguments(shop.run("SYNC", "sync"))
+    arguments(shop.run("SYNC", "sync"))  # CreateSubscription carried every license's fields
 
-    assert run_job(shop, "state-push") == {"licenses": 12, "queued": 12}
+    assert run_job(shop, "state-push") == {"licenses": 12, "queued": 0}
+    live = [
+        s for s in shop.marketplace.subscriptions.values()
+        if s["fields"]["LicenseState"] in ("Active", "Suspended")
+    ]  # fmt: skip
+    shop.clock.advance(days=3650)  # every active or suspended license has expired since
+    assert run_job(shop, "state-push") == {"licenses": 12, "queued": len(live)}
     shop.worker.drain()
     assert run_job(shop, "state-push") == {"licenses": 12, "queued": 0}
     updates = [p for p in shop.marketplace.pushes if p["method"] == "UpdateSubscription"]
-    assert len(updates) == 12
+    assert len(updates) == len(live) > 0
+    assert {u["fields"]["LicenseState"] for u in updates} == {"Expired"}
 
 
 # -- report push --------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def test_a_worker_dying_after_sending_sends_the_same_body_again(
             worker.deliver_next_message()
     assert message(runtime).status == "Pending"
     assert not worker.deliver_next_message(), "the dead worker's lease still holds"
-    clock.advance(seconds=61)
+    clock.advance(seconds=301)
     assert worker.deliver_next_message()
     assert len(responses.calls) == 2
     assert responses.calls[0].request.body == responses.calls[1].request.body
@@ -194,3 +194,32 @@ def test_a_hanging_receiver_does_not_hold_up_other_callbacks(
             for thread in threads:
                 thread.join(10)
             runtime.marketplace.close()
+
+
+def test_state_pushes_of_one_license_are_sent_one_at_a_time(
+    runtime: Runtime, clock: FrozenClock
+) -> None:
+    with runtime.sessions.begin() as session:
+        for number, target in enumerate(["99001", "99001", "99002"]):
+            outbox.enqueue(
+                session,
+                kind="update_subscription",
+                dedupe_key=f"push-{number}",
+                target=target,
+                body=json.dumps({"AccountId": target, "Fields": {}}),
+                now=clock.now(),
+            )
+        outbox.enqueue(
+            session, kind="callback", dedupe_key="cb", target="https://m.example/cb",
+            body="{}", now=clock.now(),
+        )  # fmt: skip
+    claimed = []
+    with runtime.sessions.begin() as session:
+        while found := outbox.claim_due(session, now=clock.now(), owner="w", lease_seconds=300):
+            session.flush()
+            claimed.append((found.kind, found.target))
+    assert sorted(claimed) == [
+        ("callback", "https://m.example/cb"),
+        ("update_subscription", "99001"),
+        ("update_subscription", "99002"),
+    ]

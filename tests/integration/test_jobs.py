@@ -267,9 +267,7 @@ def test_a_license_back_in_an_earlier_state_the_same_day_is_pushed_again(
     change_seats(runtime, "99002", 25)
     change_seats(runtime, "99003", 40)
 
-    # Pages of one, so the licenses are still streaming while pushes are queued.
-    with runtime.sessions.begin() as session:
-        counts = pushes.queue_state_pushes(session, now=clock.now(), batch_size=1)
+    counts = pushes.queue_state_pushes(runtime.sessions, now=clock.now(), batch_size=1)
 
     assert counts == {"licenses": 3, "queued": 2}
     assert sorted((t, f["Seats"]) for t, f in queued_pushes(runtime)[-2:]) == [
@@ -282,8 +280,7 @@ def test_the_state_push_pages_through_every_license(runtime: Runtime) -> None:
     subscriptions = [f"9900{n}" for n in range(5)]
     store(runtime, reseller("4711"), *(license("4711", s) for s in subscriptions))
 
-    with runtime.sessions.begin() as session:
-        counts = pushes.queue_state_pushes(session, now=runtime.clock.now(), batch_size=2)
+    counts = pushes.queue_state_pushes(runtime.sessions, now=runtime.clock.now(), batch_size=2)
 
     assert counts == {"licenses": 5, "queued": 5}
     assert sorted(target for target, _ in queued_pushes(runtime)) == subscriptions
@@ -292,24 +289,36 @@ def test_the_state_push_pages_through_every_license(runtime: Runtime) -> None:
 def test_two_state_pushes_at_once_queue_a_change_once(runtime: Runtime) -> None:
     store(runtime, reseller("4711"), license("4711", "99001"))
 
-    with runtime.sessions.begin() as first:
-        assert pushes.queue_state_pushes(first, now=runtime.clock.now())["queued"] == 1
-        second = in_background(lambda: jobs.run_state_push(runtime))
-        wait_until_blocked(runtime.engine, second)
+    first = in_background(lambda: jobs.run_state_push(runtime))
+    second = in_background(lambda: jobs.run_state_push(runtime))
 
-    assert second.result(timeout=30) == {"licenses": 1, "queued": 0}
+    queued = first.result(timeout=30)["queued"] + second.result(timeout=30)["queued"]
+    assert queued == 1
     assert len(queued_pushes(runtime)) == 1
 
 
-def test_the_state_push_key_differs_by_day_and_by_content() -> None:
+def test_the_state_push_key_differs_by_last_push_day_and_content() -> None:
     fields = {"Seats": "25", "LicenseState": "Active"}
     today = START.date()
-    key = pushes.state_push_key("99001", fields, today)
+    key = pushes.state_push_key("99001", fields, None, today)
 
-    assert key == pushes.state_push_key("99001", dict(reversed(fields.items())), today)
-    assert key != pushes.state_push_key("99001", {**fields, "Seats": "30"}, today)
-    assert key != pushes.state_push_key("99001", fields, today + timedelta(days=1))
-    assert len(pushes.state_push_key("9" * 100, fields, today)) <= 200
+    assert key == pushes.state_push_key("99001", dict(reversed(fields.items())), None, today)
+    assert key != pushes.state_push_key("99001", {**fields, "Seats": "30"}, None, today)
+    assert key != pushes.state_push_key("99001", fields, None, today + timedelta(days=1))
+    assert key != pushes.state_push_key("99001", fields, START, today)
+    assert len(pushes.state_push_key("9" * 100, fields, START, today)) <= 200
+
+
+def test_a_scheduled_push_the_outbox_gave_up_on_is_queued_again_the_next_day(
+    runtime: Runtime, clock: FrozenClock
+) -> None:
+    store(runtime, reseller("4711"), license("4711", "99001"))
+    assert jobs.run_state_push(runtime)["queued"] == 1
+    with runtime.sessions.begin() as session:
+        session.execute(update(OutboxMessage).values(status=OutboxStatus.DEAD))
+    assert jobs.run_state_push(runtime)["queued"] == 0  # the same day: the same key
+    clock.advance(days=1)
+    assert jobs.run_state_push(runtime)["queued"] == 1
 
 
 # -- report push --------------------------------------------------------------------------------
