@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
 
 from tests.e2e.conftest import Shop, arguments, new_license_fields
+from tests.support import sign_request
 
 
 @pytest.fixture
@@ -178,3 +180,32 @@ def test_no_action_reaches_another_resellers_license(
         "message": "No license of this reseller has this subscription.",
     }
     assert shop.license("99001").reseller_account_id == "4711"
+
+
+def test_a_quote_on_another_resellers_license_reveals_nothing(
+    shop: Shop, ordered: dict[str, str]
+) -> None:
+    shop.subscribe("other-subscribe", accountId="4712", esetPartnerId=None, companyName="Other")
+
+    def quote(reseller: str) -> dict[str, object]:
+        body = {
+            "action": "MODIFY",
+            "reseller": {"accountId": reseller},
+            "subscription": {"accountId": "99001"},
+            "fields": {"Seats": "30"},
+        }
+        raw = json.dumps(body).encode()
+        headers = sign_request("POST", "/api/v1/quote", raw, at=shop.clock.now().timestamp())
+        response = shop.client.post(
+            "/api/v1/quote", data=raw, headers=headers, content_type="application/json"
+        )
+        answer: dict[str, object] = response.get_json()
+        return answer
+
+    own, foreign = quote("4711"), quote("4712")
+    assert own["price"] is not None
+    assert foreign["price"] is None
+    assert foreign["valid"] is False
+    assert foreign["errors"] == {
+        "subscription": ["No license of this reseller has this subscription."]
+    }
