@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     args = parser.parse_args()
 
     fresh_database(args.database_url)
@@ -60,7 +61,10 @@ def main() -> None:
             process.terminate()
             process.wait()
 
-    print(f"database: {args.database_url.split('@')[-1]}, gunicorn {args.workers} workers x 4")
+    print(
+        f"database: {args.database_url.split('@')[-1]}, "
+        f"gunicorn {args.workers} workers x {args.threads} threads, {args.concurrency} clients"
+    )
     print(f"{'server':12} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for name, (rate, p50, p99, statuses) in results.items():
         print(f"{name:12} {rate:8.0f} {p50:8.2f} {p99:8.2f}   statuses {statuses}")
@@ -74,7 +78,7 @@ def serve(
     port = free_port()
     command = [
         sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(args.workers), "--worker-class", "gthread", "--threads", "4",
+        "--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads),
         "--log-level", "warning", target,
     ]  # fmt: skip
     process = subprocess.Popen(command, env={**os.environ, **extra_env}, cwd=ROOT)
