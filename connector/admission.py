@@ -72,7 +72,6 @@ def admit(
 ) -> quoting.Checked:
     """Return the checked fields of an acceptable event; raise the contract's refusal otherwise."""
     action = event["action"]
-    reseller_id = event["reseller"]["accountId"]
     subscription = event.get("subscription")
     subscription_id = subscription["accountId"] if subscription else None
     if action == "SUBSCRIBE":
@@ -82,26 +81,45 @@ def admit(
         session,
         manifest,
         action=action,
-        reseller_account_id=reseller_id,
+        reseller_account_id=event["reseller"]["accountId"],
         subscription_account_id=subscription_id,
         raw_fields=event.get("fields") or {},
         today=today,
     )
+    _check_standing(session, action, event["reseller"]["accountId"], subscription_id, facts)
+    return _check_fields(manifest, action, event.get("fields") or {}, facts, today)
+
+
+def _check_standing(
+    session: Session,
+    action: str,
+    reseller_id: str,
+    subscription_id: str | None,
+    facts: Facts,
+) -> None:
+    """Refuse an event its reseller or its license is in no position to take now."""
     if facts.partner is None and action != "SUBSCRIBE":
         raise invalid({"reseller": [quoting.NOT_SUBSCRIBED]})
     if action == "CREATE" and subscription_id and session.get(License, subscription_id):
         raise invalid({"subscription.accountId": ["This subscription already holds a license."]})
     if action == "SYNC" and has_open_sync(session, reseller_id):
         raise invalid_state("A sync of this reseller's licenses is still running.")
-    if action not in ("CREATE", "SYNC", "SUBSCRIBE"):
-        if facts.license is None:
-            raise not_found(NO_LICENSE)
-        if has_open_operation(session, facts.license.subscription_account_id):
-            raise invalid_state("Another operation on this license is still running.")
+    if action in ("CREATE", "SYNC", "SUBSCRIBE"):
+        return
+    if facts.license is None:
+        raise not_found(NO_LICENSE)
+    if has_open_operation(session, facts.license.subscription_account_id):
+        raise invalid_state("Another operation on this license is still running.")
+
+
+def _check_fields(
+    manifest: Manifest, action: str, raw_fields: object, facts: Facts, today: date
+) -> quoting.Checked:
+    """Apply the catalog's rules to the fields; refuse them field by field, or by state."""
     checked = quoting.check_event(
         manifest,
         action,
-        event.get("fields") or {},
+        raw_fields,
         partner=facts.partner,
         license=facts.license_facts,
         today=today,
