@@ -24,6 +24,9 @@ from connector.domain.rules import blocks_new_trial
 from connector.models import License, Operation, OperationStatus, Reseller
 
 NO_LICENSE = "No license of this reseller has this subscription."
+BUSY = "Another operation on this license is still running."
+HOLDS_LICENSE = "This subscription already holds a license."
+NO_NOTIFY_EMAIL = "Required: the reseller has no e-mail address to send the license to."
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,20 @@ def admit(
         today=today,
     )
     _check_standing(session, action, event["reseller"]["accountId"], subscription_id, facts)
-    return _check_fields(manifest, action, event.get("fields") or {}, facts, today)
+    checked = _check_fields(manifest, action, event.get("fields") or {}, facts, today)
+    if action == "CREATE":
+        _check_notify_email(session, event["reseller"], checked.fields)
+    return checked
+
+
+def _check_notify_email(
+    session: Session, reseller: Mapping[str, Any], fields: Mapping[str, Any]
+) -> None:
+    if fields.get("NotifyEmail") or reseller.get("email"):
+        return
+    stored = session.get(Reseller, reseller["accountId"])
+    if stored is None or not stored.email:
+        raise invalid({"NotifyEmail": [NO_NOTIFY_EMAIL]})
 
 
 def _check_standing(
@@ -100,16 +116,32 @@ def _check_standing(
     """Refuse an event its reseller or its license is in no position to take now."""
     if facts.partner is None and action != "SUBSCRIBE":
         raise invalid({"reseller": [quoting.NOT_SUBSCRIBED]})
-    if action == "CREATE" and subscription_id and session.get(License, subscription_id):
-        raise invalid({"subscription.accountId": ["This subscription already holds a license."]})
+    blockers = blocking_reasons(session, action, subscription_id, facts)
+    if action == "CREATE" and blockers == [HOLDS_LICENSE]:
+        raise invalid({"subscription.accountId": blockers})
     if action == "SYNC" and has_open_sync(session, reseller_id):
         raise invalid_state("A sync of this reseller's licenses is still running.")
-    if action in ("CREATE", "SYNC", "SUBSCRIBE"):
-        return
-    if facts.license is None:
+    if action not in ("CREATE", "SYNC", "SUBSCRIBE") and facts.license is None:
         raise not_found(NO_LICENSE)
-    if has_open_operation(session, facts.license.subscription_account_id):
-        raise invalid_state("Another operation on this license is still running.")
+    if blockers:
+        raise invalid_state(blockers[0])
+
+
+def blocking_reasons(
+    session: Session, action: str, subscription_id: str | None, facts: Facts
+) -> list[str]:
+    """Say why the subscription cannot take this order now, whatever its fields."""
+    if action == "CREATE":
+        if subscription_id and session.get(License, subscription_id) is not None:
+            return [HOLDS_LICENSE]
+        if subscription_id and has_open_operation(session, subscription_id):
+            return ["An order for this subscription is still being processed."]
+        return []
+    if facts.license is not None and has_open_operation(
+        session, facts.license.subscription_account_id
+    ):
+        return [BUSY]
+    return []
 
 
 def _check_fields(

@@ -154,6 +154,10 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     from connector.wakeup import PostgresListener
     from connector.worker import Worker
 
+    if not settings.callback_secret:
+        raise ConfigurationError(
+            "CONNECTOR_CALLBACK_SECRET is not set: callbacks could not be signed."
+        )
     runtime = _runtime(settings)
     stop = _stop_on_signals()
     if runtime.engine.dialect.name == "postgresql":

@@ -45,6 +45,9 @@ def quote() -> Response:
             raw_fields=body["fields_"],
             today=today,
         )
+        blockers = admission.blocking_reasons(
+            session, body["action"], subscription.get("accountId"), facts
+        )
     answer = quoting.quote(
         runtime.manifest,
         body["action"],
@@ -54,4 +57,8 @@ def quote() -> Response:
         today=today,
         trial_exists=facts.trial_exists,
     )
-    return jsonify(answer.as_json())
+    result = answer.as_json()
+    if blockers:  # the intake would refuse it, whatever the fields: "Done" must not enable
+        result["valid"] = False
+        result["errors"].setdefault("subscription", []).extend(blockers)
+    return jsonify(result)

@@ -46,7 +46,7 @@ def json_object() -> dict[str, Any]:
         raise malformed("The body must be sent as application/json.")
     try:
         body = json.loads(request.get_data(cache=True))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise malformed("The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise malformed("The body must be a JSON object.")

@@ -44,9 +44,16 @@ def handle(op: OperationInput, ctx: HandlerContext) -> Result:
         discount_category=fields.get("DiscountCategory") or "NONE",
         crossgrade=fields.get("LicenseType") == "CROSSGRADE",
         # ESET mails the license documents here within seconds.
-        notify_emails=(fields.get("NotifyEmail") or reseller.email,),
+        notify_emails=(notify_email(op, reseller),),
     )
     return Done(out_arguments(eset, op.price), _recorder(op, ctx, eset, customer_id))
+
+
+def notify_email(op: OperationInput, reseller: Reseller | None) -> str | None:
+    """Return where the license documents go: NotifyEmail, else the reseller's e-mail."""
+    stored = reseller.email if reseller else None
+    address: str | None = op.fields.get("NotifyEmail") or op.reseller.get("email") or stored
+    return address
 
 
 def _customer(op: OperationInput, ctx: HandlerContext, reseller: Reseller) -> str:

@@ -237,3 +237,64 @@ def test_an_account_holding_licenses_cannot_move_to_another_eset_partner(shop: S
     assert list(response.json["error"]["fields"]) == ["reseller.esetPartnerId"]
     again = arguments(shop.subscribe("again", esetPartnerId=None))  # keeps its partner
     assert again["EsetPartnerId"] == "P-3344551"
+
+
+def quote(shop: Shop, body: dict[str, Any]) -> dict[str, Any]:
+    raw = json.dumps(body).encode()
+    headers = sign_request("POST", "/api/v1/quote", raw, at=shop.clock.now().timestamp())
+    response = shop.client.post(
+        "/api/v1/quote", data=raw, headers=headers, content_type="application/json"
+    )
+    answer: dict[str, Any] = response.get_json()
+    return answer
+
+
+def test_the_quote_is_not_valid_when_the_intake_would_refuse_the_subscription(
+    shop: Shop,
+) -> None:
+    shop.subscribe()
+    arguments(shop.order("99001"))
+    create = {
+        "action": "CREATE",
+        "reseller": {"accountId": "4711"},
+        "subscription": {"accountId": "99001"},
+        "fields": new_license_fields(),
+    }
+    answer = quote(shop, create)
+    assert answer["valid"] is False
+    assert answer["errors"] == {"subscription": ["This subscription already holds a license."]}
+    assert answer["price"] is not None
+    assert shop.send("SUSPEND", "busy", subscription="99001").status_code == 202
+    modify = {
+        "action": "MODIFY",
+        "reseller": {"accountId": "4711"},
+        "subscription": {"accountId": "99001"},
+        "fields": {"Seats": "30"},
+    }
+    busy = quote(shop, modify)
+    assert busy["valid"] is False
+    assert busy["errors"]["subscription"] == ["Another operation on this license is still running."]
+
+
+def test_an_order_with_nowhere_to_send_the_license_is_refused_at_intake(shop: Shop) -> None:
+    shop.subscribe(email=None)
+    response = shop.send(
+        "CREATE", "no-mail", subscription="99001", fields=new_license_fields(),
+        reseller={"email": None},
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert list(response.json["error"]["fields"]) == ["NotifyEmail"]
+    with_address = shop.send(
+        "CREATE", "mail", subscription="99001",
+        fields=new_license_fields(NotifyEmail="it@praxis.example"), reseller={"email": None},
+    )  # fmt: skip
+    assert with_address.status_code == 202
+
+
+def test_a_deeply_nested_body_is_malformed_not_a_server_error(shop: Shop) -> None:
+    raw = b"[" * 100_000 + b"]" * 100_000
+    headers = sign_request("POST", "/api/v1/events", raw, at=shop.clock.now().timestamp())
+    response = shop.client.post(
+        "/api/v1/events", data=raw, headers=headers, content_type="application/json"
+    )
+    assert response.status_code == 400

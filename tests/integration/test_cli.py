@@ -34,6 +34,7 @@ def test_a_worker_on_its_own_needs_the_api_urls(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("CONNECTOR_DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    monkeypatch.setenv("CONNECTOR_CALLBACK_SECRET", "s")
     monkeypatch.delenv("CONNECTOR_ESET_API_URL", raising=False)
     assert cli.main(["worker"]) == 2
     assert "CONNECTOR_ESET_API_URL" in capsys.readouterr().err
@@ -75,3 +76,11 @@ def test_send_posts_an_event_file_signed_with_the_first_webhook_secret(
         now=time.time(),
     )
     assert "202" in capsys.readouterr().out
+
+
+def test_a_worker_refuses_to_sign_callbacks_with_an_empty_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CONNECTOR_CALLBACK_SECRET", raising=False)
+    assert cli.main(["worker"]) == 2
+    assert "CONNECTOR_CALLBACK_SECRET" in capsys.readouterr().err
