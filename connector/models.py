@@ -146,6 +146,24 @@ class License(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+class SubscriptionClaim(Base):
+    """A license SYNC is creating a marketplace subscription for, claimed before the call.
+
+    The marketplace's CreateSubscription has no idempotency key, so a call whose answer was
+    lost may or may not have created the subscription. A claim left without a
+    ``subscription_account_id`` says exactly that; SYNC then leaves the license alone (never
+    creating it twice) until an operator has looked and released the claim.
+    """
+
+    __tablename__ = "subscription_claims"
+
+    public_license_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    reseller_account_id: Mapped[str] = mapped_column(String(100))
+    operation_id: Mapped[str] = mapped_column(String(36))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    subscription_account_id: Mapped[str | None] = mapped_column(String(100))
+
+
 class OperationStatus:
     PENDING = "Pending"
     AWAITING_REVIEW = "AwaitingReview"

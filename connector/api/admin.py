@@ -1,4 +1,8 @@
-"""Operator endpoints (marketplace.md §6): operations, proof review, retry, resync, jobs, drift."""
+"""Operator endpoints (marketplace.md §6): operations, proof review, retry, resync, jobs, drift.
+
+Plus the sync claims: licenses whose marketplace subscription may or may not exist because the
+answer to CreateSubscription was lost; an operator checks the marketplace and releases them.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from sqlalchemy import select
 
-from connector import drift, jobs, operations, pushes
+from connector import audit, drift, jobs, operations, pushes
 from connector.api.auth import require_admin
 from connector.api.envelope import IdString, flatten
 from connector.api.errors import (
@@ -21,7 +26,7 @@ from connector.api.errors import (
 )
 from connector.api.events import json_object
 from connector.errors import ConfigurationError
-from connector.models import Operation, OperationStatus
+from connector.models import Operation, OperationStatus, SubscriptionClaim
 from connector.runtime import current_runtime
 
 bp = Blueprint("admin", __name__, url_prefix="/admin/v1")
@@ -138,6 +143,50 @@ def list_drift() -> Response:
         raise not_found(f"There is no subscribed reseller {wanted}.")
     found = drift.check(runtime.sessions, runtime.eset, resellers, runtime.clock.today())
     return jsonify(found.as_json())
+
+
+@bp.get("/sync-claims")
+def list_sync_claims() -> Response:
+    """List licenses whose marketplace subscription SYNC may or may not have created."""
+    with current_runtime().sessions() as session:
+        query = (
+            select(SubscriptionClaim)
+            .where(SubscriptionClaim.subscription_account_id.is_(None))
+            .order_by(SubscriptionClaim.claimed_at)
+        )
+        items = [_claim_json(claim) for claim in session.scalars(query)]
+    return jsonify({"items": items})
+
+
+@bp.post("/sync-claims/<public_license_key>/release")
+def release_sync_claim(public_license_key: str) -> Response:
+    """Let the next SYNC create the subscription (after checking the marketplace has none)."""
+    runtime = current_runtime()
+    with runtime.sessions.begin() as session:
+        claim = session.get(SubscriptionClaim, public_license_key)
+        if claim is None or claim.subscription_account_id is not None:
+            raise not_found(f"No open claim for license {public_license_key}.")
+        view = _claim_json(claim)
+        session.delete(claim)
+        audit.record(
+            session,
+            entity="sync_claim",
+            entity_id=public_license_key,
+            from_state="Claimed",
+            to_state="Released",
+            actor=ACTOR,
+            at=runtime.clock.now(),
+        )
+    return jsonify(view)
+
+
+def _claim_json(claim: SubscriptionClaim) -> dict[str, Any]:
+    return {
+        "publicLicenseKey": claim.public_license_key,
+        "resellerAccountId": claim.reseller_account_id,
+        "operationId": claim.operation_id,
+        "claimedAt": operations.iso(claim.claimed_at),
+    }
 
 
 def _change(change: Change, operation_id: str, *args: Any) -> Response:

@@ -241,7 +241,18 @@ class MarketplaceError(ConnectorError):
 
 
 class MarketplaceUnavailable(MarketplaceError, TransientError):
-    """The marketplace did not answer, or answered with a server error that is not a fault."""
+    """The marketplace did not answer, or answered with a server error that is not a fault.
+
+    ``unsent`` is true only when the request surely never reached the marketplace (no
+    connection could be made) or was turned away unprocessed (429): then repeating a call
+    that is not idempotent cannot do its work twice.
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, unsent: bool = False
+    ) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.unsent = unsent
 
 
 class MarketplaceFault(MarketplaceError, PermanentError):

@@ -244,7 +244,8 @@ class MarketplaceClient:
                     self._pause(method, failures, type(exc).__name__)
                     continue
                 raise MarketplaceUnavailable(
-                    f"The marketplace did not answer {method} ({type(exc).__name__})"
+                    f"The marketplace did not answer {method} ({type(exc).__name__})",
+                    unsent=_never_sent(exc),
                 ) from exc
             if response.status_code < 400:
                 return _json_or_none(response)
@@ -264,6 +265,7 @@ class MarketplaceClient:
                 raise MarketplaceUnavailable(
                     f"The marketplace answered {method} with HTTP {response.status_code}",
                     retry_after=retry_after(response),
+                    unsent=response.status_code == 429,
                 )
             raise MarketplaceRejected(
                 f"The marketplace refused {method} with HTTP {response.status_code}"
@@ -382,3 +384,14 @@ def _json_or_none(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _never_sent(error: requests.RequestException) -> bool:
+    """Tell whether a request failed before any byte of it could reach the server."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if not isinstance(error, requests.ConnectionError) or isinstance(error, requests.ReadTimeout):
+        return False
+    reason = error.args[0] if error.args else None
+    # urllib3 wraps a refused or unresolvable connection as NewConnectionError.
+    return "NewConnectionError" in repr(reason) or "NameResolutionError" in repr(reason)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector import licenses
+from connector.clients.errors import MarketplaceFault, MarketplaceRejected, MarketplaceUnavailable
 from connector.clients.eset import EsetLicense
 from connector.handlers.base import (
     Done,
@@ -18,9 +21,10 @@ from connector.handlers.base import (
     order_reference,
 )
 from connector.handlers.common import push_state, record_eset, reseller_of, subscription_fields
-from connector.models import License, Operation, OperationStatus
+from connector.models import License, Operation, OperationStatus, SubscriptionClaim
 
 SERVICE = "ESET Services"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,9 @@ def handle(op: OperationInput, ctx: HandlerContext) -> Result:
     in_flight = _in_flight(ctx, op)
     known = _known(ctx, op.reseller_account_id, at_eset, read_at)
     skip = _taken_elsewhere(ctx, op.reseller_account_id, at_eset) | in_flight
-    created = 0
     for eset in at_eset:
         if eset.public_license_key not in known.keys() | skip:
-            created += _attach(op, ctx, eset, read_at)
+            _attach(op, ctx, eset, read_at)
     changed = [
         (known[eset.public_license_key].subscription_account_id, eset)
         for eset in at_eset
@@ -59,25 +62,72 @@ def handle(op: OperationInput, ctx: HandlerContext) -> Result:
 
     arguments = {
         "LicensesFound": len(at_eset),
-        "LicensesCreated": created,
+        "LicensesCreated": _created_by(op, ctx),
         "LicensesUpdated": len(changed),
     }
     return Done(arguments, apply)
 
 
-def _attach(op: OperationInput, ctx: HandlerContext, eset: EsetLicense, now: datetime) -> bool:
+def _attach(op: OperationInput, ctx: HandlerContext, eset: EsetLicense, now: datetime) -> None:
+    key = eset.public_license_key
     with ctx.read() as session:
-        if _recorded(session, eset.public_license_key):
-            return False  # recorded a moment ago (an order finishing): nothing to create
+        if _recorded(session, key):
+            return  # recorded a moment ago (an order finishing): nothing to create
+    if not _claim(op, ctx, key, now):
+        log.warning("license %s: an earlier CreateSubscription may have created it; left", key)
+        return
     fields = _fields_of(eset, now)
-    account: str = ctx.marketplace.create_subscription(op.reseller_account_id, SERVICE, fields)
+    try:
+        account: str = ctx.marketplace.create_subscription(op.reseller_account_id, SERVICE, fields)
+    except (MarketplaceFault, MarketplaceRejected):
+        _release(ctx, key)  # refused outright: nothing was created
+        raise
+    except MarketplaceUnavailable as error:
+        if error.unsent:
+            _release(ctx, key)
+        raise
     # Recorded at once, not with the result: a rerun of this SYNC (after a crash or a
     # transient error further on) must find it known and never create it a second time.
     with ctx.write() as session:
         license = _new_license(op, account, eset, now)
         license.pushed_fields, license.pushed_at = fields, now  # CreateSubscription carried them
         session.add(license)
+        claim = session.get(SubscriptionClaim, key)
+        if claim is not None:
+            claim.subscription_account_id = account
+
+
+def _created_by(op: OperationInput, ctx: HandlerContext) -> int:
+    """Count the subscriptions this operation created, over all its attempts."""
+    with ctx.read() as session:
+        query = select(func.count()).where(
+            SubscriptionClaim.operation_id == op.operation_id,
+            SubscriptionClaim.subscription_account_id.is_not(None),
+        )
+        return session.scalar(query) or 0
+
+
+def _claim(op: OperationInput, ctx: HandlerContext, key: str, now: datetime) -> bool:
+    """Claim a license before creating its subscription; False if it was claimed before."""
+    claim = SubscriptionClaim(
+        public_license_key=key,
+        reseller_account_id=op.reseller_account_id,
+        operation_id=op.operation_id,
+        claimed_at=now,
+    )
+    try:
+        with ctx.write() as session:
+            session.add(claim)
+    except IntegrityError:
+        return False
     return True
+
+
+def _release(ctx: HandlerContext, key: str) -> None:
+    with ctx.write() as session:
+        session.execute(
+            delete(SubscriptionClaim).where(SubscriptionClaim.public_license_key == key)
+        )
 
 
 def _recorded(session: Session, public_license_key: str) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from connector import operations
+from connector.clients.errors import MarketplaceUnavailable
 from connector.errors import PermanentError, TransientError
 from connector.models import License, Operation
 from tests.e2e.conftest import Shop, arguments, new_license_fields
@@ -56,8 +57,8 @@ def test_a_sync_interrupted_half_way_creates_no_subscription_twice(
 
     def flaky(*args: Any, **kwargs: Any) -> str:
         calls["n"] += 1
-        if calls["n"] == 3:
-            raise TransientError("The marketplace did not answer.")
+        if calls["n"] == 3:  # the connection was refused: nothing reached the marketplace
+            raise MarketplaceUnavailable("Connection refused.", unsent=True)
         account: str = real(*args, **kwargs)
         return account
 
@@ -298,3 +299,32 @@ def test_a_deeply_nested_body_is_malformed_not_a_server_error(shop: Shop) -> Non
         "/api/v1/events", data=raw, headers=headers, content_type="application/json"
     )
     assert response.status_code == 400
+
+
+def test_a_subscription_whose_creation_answer_was_lost_is_left_to_an_operator(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop.subscribe()
+    real = shop.runtime.marketplace.create_subscription
+    calls = {"n": 0}
+
+    def lost_answer(*args: Any, **kwargs: Any) -> str:
+        calls["n"] += 1
+        account: str = real(*args, **kwargs)
+        if calls["n"] == 3:  # created at the marketplace, but the answer never came back
+            raise MarketplaceUnavailable("Read timed out.")
+        return account
+
+    monkeypatch.setattr(shop.runtime.marketplace, "create_subscription", lost_answer)
+    operation_id = shop.send("SYNC", "sync").json["operationId"]
+    shop.worker.drain()
+    shop.clock.set(shop.operation(operation_id).next_attempt_at)
+    shop.worker.drain()
+    assert arguments(shop.callback("sync"))["LicensesCreated"] == "11"
+    assert calls["n"] == 12  # never a second CreateSubscription for the uncertain one
+    claims = shop.admin("GET", "/admin/v1/sync-claims").json["items"]
+    assert len(claims) == 1 and claims[0]["resellerAccountId"] == "4711"
+    key = claims[0]["publicLicenseKey"]
+    assert shop.admin("POST", f"/admin/v1/sync-claims/{key}/release").status_code == 200
+    assert shop.admin("GET", "/admin/v1/sync-claims").json["items"] == []
+    assert shop.admin("POST", f"/admin/v1/sync-claims/{key}/release").status_code == 404
