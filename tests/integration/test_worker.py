@@ -201,14 +201,15 @@ def test_a_worker_that_lost_its_lease_does_not_finish_the_operation_again(
 
 
 def test_a_long_handler_keeps_its_lease_alive(post_event: Poster, runtime: Runtime) -> None:
-    runtime.settings = runtime.settings.with_changes(operation_lease_seconds=0.3)
+    # The handler outlasts the lease (4 x 0.35 s > 0.9 s): only the heartbeat keeps rivals off.
+    runtime.settings = runtime.settings.with_changes(operation_lease_seconds=0.9)
     operation_id = post_event(event()).json["operationId"]
     seen: list[bool] = []
 
     def slow(op: OperationInput, ctx: Any) -> Done:
         for _ in range(4):
-            threading.Event().wait(0.15)
-            runtime.clock.advance(seconds=0.15)  # type: ignore[attr-defined]
+            threading.Event().wait(0.35)
+            runtime.clock.advance(seconds=0.35)  # type: ignore[attr-defined]
             rival = worker(runtime, {}, "rival")
             seen.append(rival.run_next_operation())
         return Done()
