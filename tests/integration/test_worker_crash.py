@@ -53,7 +53,7 @@ def test_killing_the_worker_mid_operation_and_restarting_completes_it_once(
     env = {
         **os.environ,
         "CONNECTOR_DATABASE_URL": runtime.settings.database_url,
-        "CONNECTOR_OPERATION_LEASE_SECONDS": "2",
+        "CONNECTOR_OPERATION_LEASE_SECONDS": "10",
     }
     doomed = subprocess.Popen([sys.executable, "-c", DOOMED_WORKER, str(ledger)], env=env)
     try:
@@ -72,7 +72,7 @@ def test_killing_the_worker_mid_operation_and_restarting_completes_it_once(
     restarted = Worker(runtime, handlers={"SUBSCRIBE": order_once}, senders={})
     clock.set(datetime.now(UTC))
     assert not restarted.run_next_operation(), "the dead worker's lease still holds"
-    clock.set(datetime.now(UTC) + timedelta(seconds=3))
+    clock.set(datetime.now(UTC) + timedelta(seconds=11))
     assert restarted.run_next_operation()
 
     assert ledger.read_text().split() == [f"ALSO-{operation_id}"]
