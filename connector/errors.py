@@ -15,6 +15,9 @@ class ConnectorError(Exception):
 class TransientError(ConnectorError):
     """Worth trying again later: a timeout, a 5xx, a rate limit, a maintenance window."""
 
+    unsettled = False
+    """True where the remote side may already have acted (an order with no clear answer)."""
+
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after

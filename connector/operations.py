@@ -34,6 +34,7 @@ from connector.wakeup import announce
 
 MARKETPLACE = "marketplace"
 MAX_ATTEMPTS = 12
+UNSETTLED_DAYS = 3
 FIRST_RESCHEDULE_SECONDS = 10.0
 MAX_RESCHEDULE_SECONDS = 1800.0
 
@@ -210,8 +211,8 @@ def finish(
             _audit(
                 session, operation, OperationStatus.PENDING, operation.status, owner, now, reason
             )
-        case Reschedule(reason=reason, delay_seconds=delay):
-            _reschedule(session, operation, reason, delay, owner=owner, now=now, rng=rng)
+        case Reschedule(reason=reason, delay_seconds=delay, unsettled=unsettled):
+            _reschedule(session, operation, reason, delay, unsettled, owner=owner, now=now, rng=rng)
     return operation
 
 
@@ -220,12 +221,13 @@ def _reschedule(
     operation: Operation,
     reason: str,
     delay: float | None,
+    unsettled: bool,
     *,
     owner: str,
     now: datetime,
     rng: random.Random,
 ) -> None:
-    if operation.attempts >= MAX_ATTEMPTS:
+    if _gives_up(operation, unsettled, now):
         details = f"Gave up after {operation.attempts} attempts; the last one said: {reason}"
         fail(session, operation, details, actor=owner, now=now)
         return
@@ -234,6 +236,12 @@ def _reschedule(
         delay = ceiling / 2 + rng.random() * ceiling / 2
     operation.next_attempt_at = now + timedelta(seconds=delay)
     _audit(session, operation, operation.status, operation.status, owner, now, reason)
+
+
+def _gives_up(operation: Operation, unsettled: bool, now: datetime) -> bool:
+    if unsettled:  # an order ESET may have placed: never call it Failed too soon
+        return now - operation.created_at >= timedelta(days=UNSETTLED_DAYS)
+    return operation.attempts >= MAX_ATTEMPTS
 
 
 def complete(

@@ -152,7 +152,7 @@ class Worker:
         try:
             return handler(job, self.context)
         except TransientError as error:
-            return Reschedule(str(error), error.retry_after)
+            return Reschedule(str(error), error.retry_after, unsettled=error.unsettled)
         except (OperationalError, InterfaceError):
             log.warning("operation %s: the database failed; trying again later", job.operation_id)
             return Reschedule("The connector's database was unavailable.")

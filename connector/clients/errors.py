@@ -67,6 +67,7 @@ class EsetUnavailable(EsetTransientError):
 
 
 class OrderOutcomeUnknown(EsetUnavailable):
+    unsettled = True
     description = (
         "ESET did not confirm whether the order went through; the connector asks ESET about "
         "its order reference before it orders again"
@@ -74,6 +75,7 @@ class OrderOutcomeUnknown(EsetUnavailable):
 
 
 class OrderPending(EsetTransientError):
+    unsettled = True
     description = "ESET is still processing the order"
 
 

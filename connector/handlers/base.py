@@ -77,6 +77,10 @@ class Reschedule:
 
     reason: str
     delay_seconds: float | None = None
+    unsettled: bool = False
+    """The remote side may have acted already (an order whose outcome is unknown): keep trying
+    for ``UNSETTLED_DAYS`` rather than a number of attempts, since giving up would call an
+    order Failed that ESET may have placed."""
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from connector import operations
+from connector.clients.errors import OrderOutcomeUnknown
 from connector.clock import FrozenClock
 from connector.errors import PermanentError, TransientError
 from connector.handlers.base import AwaitReview, Done, Fail, OperationInput
@@ -19,7 +21,7 @@ from connector.runtime import Runtime
 from connector.wakeup import PostgresListener, Wakeup
 from connector.worker import Worker
 from tests.conftest import Poster
-from tests.support import event
+from tests.support import START, event
 
 
 def worker(runtime: Runtime, handlers: dict[str, Any], name: str = "w1") -> Worker:
@@ -305,3 +307,20 @@ def test_on_postgresql_a_new_operation_wakes_workers_in_other_processes(
     finally:
         stop.set()
         listener.join(5)
+
+
+def test_an_order_with_an_unknown_outcome_is_not_given_up_after_a_dozen_attempts(
+    post_event: Poster, runtime: Runtime, clock: FrozenClock
+) -> None:
+    def unknown(op: OperationInput, ctx: Any) -> Done:
+        raise OrderOutcomeUnknown("ESET did not confirm the order.", path="License/Order")
+
+    operation_id = post_event(event()).json["operationId"]
+    runner = worker(runtime, {"SUBSCRIBE": unknown})
+    for _ in range(operations.MAX_ATTEMPTS + 5):
+        runner.run_next_operation()
+        clock.set(operation(runtime, operation_id).next_attempt_at)
+    assert operation(runtime, operation_id).status == "Pending"
+    clock.set(START + timedelta(days=operations.UNSETTLED_DAYS, seconds=1))
+    runner.run_next_operation()
+    assert operation(runtime, operation_id).status == "Failed"
