@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import Self
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -62,3 +63,29 @@ def new_session(user_agent: str) -> requests.Session:
     session = requests.Session()
     session.headers["User-Agent"] = user_agent
     return session
+
+
+class HttpClient:
+    """What both clients are: a base URL, a user, and a session they may own."""
+
+    def __init__(self, base_url: str, username: str, session: requests.Session | None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.username = username
+        self._owns_session = session is None
+        self._session = session or new_session("eset-connector")
+
+    def __repr__(self) -> str:
+        # Never the password or a token: only what says which account this is.
+        name = type(self).__name__
+        return f"{name}(base_url={self.base_url!r}, username={self.username!r})"
+
+    def close(self) -> None:
+        """Close the HTTP session if this client created it."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -18,16 +18,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import IntEnum
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import requests
 
 from connector.clients._http import (
     JSON_HEADERS,
+    HttpClient,
     RetryPolicy,
     Sleep,
     Timeout,
-    new_session,
     retry_after,
 )
 from connector.clients.errors import (
@@ -134,7 +134,7 @@ class _Tokens:
     renew_at: float
 
 
-class EsetClient:
+class EsetClient(HttpClient):
     """Talk to the ESET partner API: tokens, timeouts, retries, errors and safe re-ordering."""
 
     def __init__(
@@ -150,11 +150,8 @@ class EsetClient:
         monotonic: Callable[[], float] = time.monotonic,
         renew_margin_seconds: float = 10.0,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.username = username
+        super().__init__(base_url, username, session)
         self._password = password
-        self._owns_session = session is None
-        self._session = session or new_session("eset-connector")
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -172,20 +169,6 @@ class EsetClient:
         if not settings.eset_api_url:
             raise ConfigurationError("CONNECTOR_ESET_API_URL is not set")
         return cls(settings.eset_api_url, settings.eset_username, settings.eset_password, **options)
-
-    def __repr__(self) -> str:
-        return f"EsetClient(base_url={self.base_url!r}, username={self.username!r})"
-
-    def close(self) -> None:
-        """Close the HTTP session if this client created it."""
-        if self._owns_session:
-            self._session.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------ partners, customers
 

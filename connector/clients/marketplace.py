@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Self
+from typing import Any
 from xml.etree import ElementTree
 
 import requests
@@ -25,11 +25,11 @@ import requests
 from connector import signing
 from connector.clients._http import (
     JSON_HEADERS,
+    HttpClient,
     RetryPolicy,
     Sleep,
     Timeout,
     loggable_url,
-    new_session,
     retry_after,
 )
 from connector.clients.errors import (
@@ -68,7 +68,7 @@ class ImportResult:
     duplicates: int
 
 
-class MarketplaceClient:
+class MarketplaceClient(HttpClient):
     """Talk to the marketplace SimpleAPI and deliver signed callbacks."""
 
     def __init__(
@@ -84,11 +84,8 @@ class MarketplaceClient:
         sleep: Sleep = time.sleep,
         now: Callable[[], float] = time.time,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.username = username
+        super().__init__(base_url, username, session)
         self._password = password
-        self._owns_session = session is None
-        self._session = session or new_session("eset-connector")
         self._timeout = timeout
         self._callback_timeout = callback_timeout
         self._retry = retry or RetryPolicy()
@@ -109,20 +106,6 @@ class MarketplaceClient:
             settings.marketplace_password,
             **options,
         )
-
-    def __repr__(self) -> str:
-        return f"MarketplaceClient(base_url={self.base_url!r}, username={self.username!r})"
-
-    def close(self) -> None:
-        """Close the HTTP session if this client created it."""
-        if self._owns_session:
-            self._session.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------ SimpleAPI
 
