@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+log = logging.getLogger("connector.clients")
 Sleep = Callable[[float], None]
 Timeout = float | tuple[float, float]
 
@@ -66,13 +68,31 @@ def new_session(user_agent: str) -> requests.Session:
 
 
 class HttpClient:
-    """What both clients are: a base URL, a user, and a session they may own."""
+    """What both clients are: a base URL, a user, a session they may own, a retry pace."""
 
-    def __init__(self, base_url: str, username: str, session: requests.Session | None) -> None:
+    SYSTEM = "remote"
+    """How log lines name the other side."""
+
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        session: requests.Session | None,
+        *,
+        retry: RetryPolicy | None,
+        sleep: Sleep,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.username = username
         self._owns_session = session is None
         self._session = session or new_session("eset-connector")
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+
+    def _pause(self, call: str, failures: int, reason: str) -> None:
+        pause = self._retry.backoff(failures)
+        log.warning("%s %s failed (%s); trying again in %.1f s", self.SYSTEM, call, reason, pause)
+        self._sleep(pause)
 
     def __repr__(self) -> str:
         # Never the password or a token: only what says which account this is.

@@ -137,6 +137,8 @@ class _Tokens:
 class EsetClient(HttpClient):
     """Talk to the ESET partner API: tokens, timeouts, retries, errors and safe re-ordering."""
 
+    SYSTEM = "ESET"
+
     def __init__(
         self,
         base_url: str,
@@ -150,11 +152,9 @@ class EsetClient(HttpClient):
         monotonic: Callable[[], float] = time.monotonic,
         renew_margin_seconds: float = 10.0,
     ) -> None:
-        super().__init__(base_url, username, session)
+        super().__init__(base_url, username, session, retry=retry, sleep=sleep)
         self._password = password
         self._timeout = timeout
-        self._retry = retry or RetryPolicy()
-        self._sleep = sleep
         self._monotonic = monotonic
         self._renew_margin = renew_margin_seconds
         self._tokens: _Tokens | None = None
@@ -489,11 +489,6 @@ class EsetClient(HttpClient):
     def _may_wait(self, error: RateLimited, waits: int) -> bool:
         wait = error.retry_after or 0.0
         return waits < self._retry.rate_limit_waits and wait <= self._retry.max_wait_seconds
-
-    def _pause(self, path: str, failures: int, reason: str) -> None:
-        pause = self._retry.backoff(failures)
-        log.warning("ESET %s failed (%s); trying again in %.1f s", path, reason, pause)
-        self._sleep(pause)
 
     def _no_answer(
         self, path: str, body: Mapping[str, Any], reason: str, repeatable: bool

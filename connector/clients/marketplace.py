@@ -71,6 +71,8 @@ class ImportResult:
 class MarketplaceClient(HttpClient):
     """Talk to the marketplace SimpleAPI and deliver signed callbacks."""
 
+    SYSTEM = "Marketplace"
+
     def __init__(
         self,
         base_url: str,
@@ -84,12 +86,10 @@ class MarketplaceClient(HttpClient):
         sleep: Sleep = time.sleep,
         now: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(base_url, username, session)
+        super().__init__(base_url, username, session, retry=retry, sleep=sleep)
         self._password = password
         self._timeout = timeout
         self._callback_timeout = callback_timeout
-        self._retry = retry or RetryPolicy()
-        self._sleep = sleep
         self._now = now
         self._token: str | None = None
         self._token_lock = threading.Lock()
@@ -263,11 +263,6 @@ class MarketplaceClient(HttpClient):
         )
         log.debug("Marketplace %s answered %s", method, response.status_code)
         return response
-
-    def _pause(self, method: str, failures: int, reason: str) -> None:
-        pause = self._retry.backoff(failures)
-        log.warning("Marketplace %s failed (%s); trying again in %.1f s", method, reason, pause)
-        self._sleep(pause)
 
     def _session_token(self) -> str:
         with self._token_lock:
